@@ -1,0 +1,247 @@
+"""The ``pollplan`` command line.
+
+Exit codes: 0 success; 1 invalid scenario or invalid plan; 2 usage error (bad option, folder
+that cannot take a plan); 3 no valid plan exists (the reasons are printed); 4 internal error.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from planner.findings import Finding, InfeasibleError, ScenarioError, errors_of, warnings_of
+
+EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INFEASIBLE, EXIT_INTERNAL = 0, 1, 2, 3, 4
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                  help="Lập khu vực bỏ phiếu cho xã, phường / Polling-area planner for Vietnamese communes.")
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class Lang(str, Enum):
+    vi = "vi"
+    en = "en"
+
+
+LangOption = typer.Option(Lang(os.environ.get("POLLPLAN_LANG", "vi")) if os.environ.get("POLLPLAN_LANG") in ("vi", "en")
+                          else Lang.vi, "--lang", help="Ngôn ngữ thông báo / message language (vi, en).")
+
+
+def _t(lang: Lang, vi: str, en: str) -> str:
+    return vi if lang == Lang.vi else en
+
+
+def _print_findings(findings: list[Finding], lang: Lang, console: Console = out) -> None:
+    for finding in findings:
+        style = "red" if finding.severity == "error" else "yellow"
+        console.print(finding.format(lang.value), style=style, markup=False)
+
+
+@app.command()
+def validate(scenario: Path = typer.Argument(..., help="Thư mục kịch bản hoặc tệp .gpkg / scenario folder or .gpkg"),
+             lang: Lang = LangOption,
+             as_json: bool = typer.Option(False, "--json", help="In kết quả dạng JSON / print JSON")) -> None:
+    """Kiểm tra dữ liệu kịch bản, liệt kê mọi lỗi / Validate a scenario, listing every problem."""
+    from planner.validation import load_scenario
+
+    try:
+        loaded = load_scenario(scenario)
+        findings = list(loaded.findings)
+    except ScenarioError as exc:
+        findings = exc.findings
+    errors = errors_of(findings)
+    if as_json:
+        print(json.dumps({"valid": not errors, "findings": [f.to_dict(lang.value) for f in findings]},
+                         ensure_ascii=False, indent=2))
+    else:
+        _print_findings(findings, lang)
+        out.print(_t(lang, f"{len(errors)} lỗi, {len(warnings_of(findings))} cảnh báo.",
+                     f"{len(errors)} errors, {len(warnings_of(findings))} warnings."), markup=False)
+        out.print(_t(lang, "Kịch bản hợp lệ." if not errors else "Kịch bản KHÔNG hợp lệ.",
+                     "The scenario is valid." if not errors else "The scenario is NOT valid."), markup=False)
+    raise typer.Exit(EXIT_INVALID if errors else EXIT_OK)
+
+
+@app.command()
+def check(scenario: Path = typer.Argument(..., help="Thư mục kịch bản / scenario folder"),
+          plan: Path = typer.Argument(..., help="Thư mục phương án / plan folder"),
+          lang: Lang = LangOption,
+          as_json: bool = typer.Option(False, "--json", help="In kết quả dạng JSON / print JSON")) -> None:
+    """Kiểm tra lại phương án theo mọi quy tắc / Re-check a plan against every hard rule."""
+    from planner.checker import check_plan
+    from planner.plan import read_plan
+    from planner.validation import load_scenario
+
+    try:
+        loaded = load_scenario(scenario)
+    except ScenarioError as exc:
+        _print_findings(errors_of(exc.findings), lang, err)
+        err.print(_t(lang, "Kịch bản không hợp lệ; hãy chạy pollplan validate.",
+                     "The scenario is not valid; run pollplan validate."), markup=False)
+        raise typer.Exit(EXIT_INVALID)
+    files, findings = read_plan(plan)
+    if files is not None:
+        findings += check_plan(loaded, files)
+    errors = errors_of(findings)
+    if as_json:
+        print(json.dumps({"valid": not errors, "findings": [f.to_dict(lang.value) for f in findings]},
+                         ensure_ascii=False, indent=2))
+    else:
+        _print_findings(findings, lang)
+        out.print(_t(lang, f"Phương án {'hợp lệ' if not errors else 'KHÔNG hợp lệ'}: {len(errors)} vi phạm, "
+                           f"{len(warnings_of(findings))} cảnh báo.",
+                     f"The plan is {'valid' if not errors else 'NOT valid'}: {len(errors)} violations, "
+                     f"{len(warnings_of(findings))} warnings."), markup=False)
+    raise typer.Exit(EXIT_INVALID if errors else EXIT_OK)
+
+
+def _run_solve(scenario: Path, out_dir: Path, *, areas: Optional[int], max_travel_km: Optional[float],
+               time_limit: float, seed: int, method: str, lang: Lang, quiet: bool) -> None:
+    from planner.pipeline import SolveOptions, plan_scenario
+    from planner.plan import PlanFolderError, write_plan
+    from planner.validation import load_scenario
+
+    try:
+        loaded = load_scenario(scenario)
+    except ScenarioError as exc:
+        _print_findings(exc.findings, lang, err)
+        err.print(_t(lang, "Kịch bản không hợp lệ; không ghi phương án nào.",
+                     "The scenario is not valid; no plan was written."), markup=False)
+        raise typer.Exit(EXIT_INVALID)
+    options = SolveOptions(areas=areas, max_travel_km=max_travel_km, time_limit=time_limit, seed=seed,
+                           method=method)
+
+    def progress(stage: str, fraction: float) -> None:
+        if not quiet:
+            err.print(f"  {stage}: {fraction:.0%}", markup=False)
+
+    if not quiet:
+        err.print(_t(lang, f"Đang lập phương án cho {loaded.config.name} ({len(loaded.units)} đơn vị, "
+                           f"{len(loaded.sites)} điểm bỏ phiếu)…",
+                     f"Planning {loaded.config.name} ({len(loaded.units)} units, {len(loaded.sites)} sites)…"),
+                  markup=False)
+    try:
+        outcome = plan_scenario(loaded, options, on_progress=progress)
+    except InfeasibleError as exc:
+        _print_findings(exc.findings, lang, err)
+        err.print(_t(lang, "Không có phương án hợp lệ; không ghi phương án nào.",
+                     "No valid plan exists; no plan was written."), markup=False)
+        raise typer.Exit(EXIT_INFEASIBLE)
+    try:
+        write_plan(outcome.plan, outcome.outlines, out_dir)
+    except PlanFolderError as exc:
+        err.print(str(exc), markup=False)
+        raise typer.Exit(EXIT_USAGE)
+    if not quiet:
+        _print_findings(list(outcome.warnings), lang, err)
+    _print_summary(outcome, lang)
+    out.print(_t(lang, f"Đã ghi phương án vào {out_dir}", f"Plan written to {out_dir}"), markup=False)
+
+
+def _print_summary(outcome, lang: Lang) -> None:
+    from planner.pipeline import summary_table
+
+    report = outcome.plan.report
+    table = Table(title=_t(lang, "Khu vực bỏ phiếu", "Polling areas"))
+    headers = (_t(lang, "Khu vực", "Area"), _t(lang, "Cử tri", "Voters"), _t(lang, "Điểm bỏ phiếu", "Polling site"),
+               _t(lang, "Số đơn vị", "Units"), _t(lang, "TB (km)", "Mean (km)"), _t(lang, "Tối đa (km)", "Max (km)"))
+    for header in headers:
+        table.add_column(header, justify="right" if header not in headers[2:3] else "left")
+    for row in summary_table(outcome.outlines).itertuples(index=False):
+        table.add_row(row.area_id, _num(row.voters, lang), f"{row.site_name} ({row.site_id})",
+                      str(row.n_units), f"{row.mean_km:.2f}", f"{row.max_km:.2f}")
+    for area in outcome.plan.areas:
+        if area["kind"] == "special":
+            table.add_row(area["area_id"], _num(area["voters"], lang),
+                          _t(lang, f"khu vực riêng của cơ sở {area['facility_id']}",
+                             f"separate area of facility {area['facility_id']}"), "-", "-", "-")
+    out.print(table)
+    totals, solver_info, objective = report["totals"], report["solver"], report["objective"]
+    gap = objective["gap"]
+    voters = _num(totals["voters"], lang)
+    if lang == Lang.vi:
+        text = (f"{totals['regular_areas']} khu vực thường, {totals['special_areas']} khu vực riêng; {voters} cử tri; "
+                f"đi lại trung bình {totals['mean_km']:.2f} km, tối đa {totals['max_km']:.2f} km; "
+                f"trạng thái {solver_info['status']} ({solver_info['method']}), {solver_info['seconds']:.1f} giây"
+                + (f"; khoảng cách tối ưu ≤ {gap:.2%}" if gap is not None else ""))
+    else:
+        text = (f"{totals['regular_areas']} regular areas, {totals['special_areas']} separate areas; {voters} voters; "
+                f"mean travel {totals['mean_km']:.2f} km, max {totals['max_km']:.2f} km; "
+                f"status {solver_info['status']} ({solver_info['method']}), {solver_info['seconds']:.1f} s"
+                + (f"; optimality gap ≤ {gap:.2%}" if gap is not None else ""))
+    out.print(text, markup=False)
+
+
+def _num(value: int, lang: Lang) -> str:
+    text = f"{int(value):,}"
+    return text.replace(",", ".") if lang == Lang.vi else text
+
+
+@app.command()
+def solve(scenario: Path = typer.Argument(..., help="Thư mục kịch bản hoặc tệp .gpkg / scenario folder or .gpkg"),
+          out_dir: Path = typer.Option(..., "--out", help="Thư mục ghi phương án / plan folder to write"),
+          areas: Optional[int] = typer.Option(None, "--areas", min=1, help="Số khu vực thường / number of regular areas"),
+          max_travel_km: Optional[float] = typer.Option(None, "--max-travel-km", min=0.01,
+                                                        help="Quãng đường tối đa (km) / travel bound (km)"),
+          time_limit: float = typer.Option(60.0, "--time-limit", min=0.1, help="Giây / seconds"),
+          seed: int = typer.Option(0, "--seed", help="Hạt giống ngẫu nhiên / random seed"),
+          method: str = typer.Option("auto", "--method", help="auto | construction"),
+          lang: Lang = LangOption,
+          quiet: bool = typer.Option(False, "--quiet", "-q")) -> None:
+    """Lập phương án khu vực bỏ phiếu / Build a polling-area plan."""
+    from solver.solve import METHODS
+
+    if method not in METHODS:
+        err.print(f"--method: {method!r} ∉ {', '.join(METHODS)}", markup=False)
+        raise typer.Exit(EXIT_USAGE)
+    _run_solve(scenario, out_dir, areas=areas, max_travel_km=max_travel_km, time_limit=time_limit, seed=seed,
+               method=method, lang=lang, quiet=quiet)
+
+
+@app.command()
+def demo(out_dir: Optional[Path] = typer.Option(None, "--out", help="Thư mục ghi phương án / plan folder"),
+         time_limit: float = typer.Option(60.0, "--time-limit", min=0.1),
+         seed: int = typer.Option(0, "--seed"),
+         lang: Lang = LangOption) -> None:
+    """Lập phương án cho xã mẫu đi kèm / Plan the embedded demo commune (no server started)."""
+    from importlib.resources import as_file, files
+
+    target = out_dir or Path(tempfile.gettempdir()) / "pollplan-demo-plan"
+    with as_file(files("pollplan_data") / "demo") as demo_path:
+        out.print(_t(lang, f"Xã mẫu: {demo_path}", f"Demo commune: {demo_path}"), markup=False)
+        _run_solve(Path(demo_path), target, areas=None, max_travel_km=None, time_limit=time_limit, seed=seed,
+                   method="auto", lang=lang, quiet=False)
+
+
+def main() -> None:
+    """Console entry point: run the app, turning unexpected failures into a short message (exit 4).
+
+    Usage errors are reported by the command-line parser with exit code 2.
+    """
+    try:
+        app(prog_name="pollplan")
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        err.print("Interrupted.", markup=False)
+        sys.exit(130)
+    except Exception as exc:
+        if os.environ.get("POLLPLAN_DEBUG"):
+            raise
+        err.print(f"Lỗi nội bộ / internal error: {type(exc).__name__}: {exc}. "
+                  "Đặt POLLPLAN_DEBUG=1 để xem chi tiết / set POLLPLAN_DEBUG=1 for details.", markup=False)
+        sys.exit(EXIT_INTERNAL)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,168 @@
+"""Message catalogue: every finding code with its Vietnamese and English text.
+
+Templates use ``str.format`` fields filled from the finding's parameters. A code missing here
+is a programming error, caught by a test that renders every code used in the package.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+CATALOGUE: dict[str, tuple[str, str]] = {
+    # --- loading -------------------------------------------------------------------------
+    "scenario_not_found": ("Không tìm thấy kịch bản tại {path}",
+                           "No scenario at {path}"),
+    "missing_file": ("Thiếu tệp bắt buộc {name}",
+                     "Required file {name} is missing"),
+    "unreadable_file": ("Không đọc được tệp: {detail}",
+                        "The file cannot be read: {detail}"),
+    "not_utf8": ("Tệp không được mã hóa UTF-8 (byte không hợp lệ ở dòng {line}, vị trí {offset}); "
+                 "hãy mở bằng Excel/LibreOffice và lưu lại dạng CSV UTF-8",
+                 "The file is not UTF-8 (invalid byte on line {line}, offset {offset}); "
+                 "open it in Excel/LibreOffice and save it again as CSV UTF-8"),
+    "toml_invalid": ("Tệp TOML sai cú pháp: {detail}",
+                     "The TOML file has a syntax error: {detail}"),
+    "unknown_key": ("Khóa {key} không được dùng, bị bỏ qua",
+                    "Key {key} is not used and was ignored"),
+    "both_sources": ("Lớp {layer} có cả trong {file_a} và {file_b}; dùng {file_a}",
+                     "Layer {layer} is in both {file_a} and {file_b}; using {file_a}"),
+    "empty_layer": ("Tệp không có đối tượng nào",
+                    "The file holds no feature"),
+    "missing_field": ("Thiếu trường bắt buộc",
+                      "A required field is missing"),
+    "missing_column": ("Thiếu cột bắt buộc {column}",
+                       "Required column {column} is missing"),
+    "duplicate_id": ("Mã {id} xuất hiện {count} lần; mỗi mã phải là duy nhất",
+                     "Id {id} appears {count} times; each id must be unique"),
+    "voters_not_int": ("Số cử tri phải là số nguyên không âm, nhận được {value!r}",
+                       "Voters must be a non-negative integer, got {value!r}"),
+    "capacity_not_int": ("Sức chứa phải là số nguyên dương, nhận được {value!r}",
+                         "Capacity must be a positive integer, got {value!r}"),
+    "bad_bool": ("Giá trị {value!r} không phải đúng/sai (true/false)",
+                 "Value {value!r} is not a boolean (true/false)"),
+    "bad_value": ("Giá trị {value!r} không hợp lệ; cần {expected}",
+                  "Value {value!r} is not valid; expected {expected}"),
+    "bad_date": ("Ngày {value!r} không hợp lệ; cần dạng YYYY-MM-DD",
+                 "Date {value!r} is not valid; expected YYYY-MM-DD"),
+    "min_gt_max": ("Số cử tri tối thiểu {min_voters} lớn hơn tối đa {max_voters}",
+                   "Minimum voters {min_voters} is greater than maximum {max_voters}"),
+    "bad_areas": ("Số khu vực bỏ phiếu phải là số nguyên dương, nhận được {value!r}",
+                  "The number of polling areas must be a positive integer, got {value!r}"),
+    "geometry_empty": ("Hình học rỗng hoặc thiếu",
+                       "The geometry is empty or missing"),
+    "geometry_repaired": ("Hình học không hợp lệ ({reason}); đã tự sửa bằng make_valid, hãy kiểm tra lại",
+                          "Invalid geometry ({reason}); repaired with make_valid, please review it"),
+    "geometry_invalid": ("Hình học không hợp lệ ({reason}) và không tự sửa được; hãy vẽ lại",
+                         "Invalid geometry ({reason}) that cannot be repaired; redraw it"),
+    "geometry_type": ("Kiểu hình học {got}, cần {expected}",
+                      "Geometry type {got}, expected {expected}"),
+    "swapped_coordinates": ("Tọa độ ({x}, {y}) có vẻ bị đảo kinh độ và vĩ độ; GeoJSON ghi kinh độ trước",
+                            "Coordinates ({x}, {y}) look like swapped latitude/longitude; GeoJSON puts longitude first"),
+    "far_outside": ("Nằm cách phần còn lại của xã {distance_km} km; tọa độ có vẻ sai",
+                    "Lies {distance_km} km from the rest of the commune; the coordinates look wrong"),
+    "point_outside_units": ("Điểm nằm ngoài mọi đơn vị (cách đơn vị gần nhất {distance_m} m)",
+                            "The point lies outside every unit ({distance_m} m from the nearest)"),
+    "overlap": ("Chồng lấn với đơn vị {other} trên {area_m2} m²",
+                "Overlaps unit {other} over {area_m2} m²"),
+    "unit_too_large": ("Đơn vị {name} có {voters} cử tri, vượt mức tối đa {max_voters} của một khu vực "
+                       "bỏ phiếu: phải tách đơn vị này thành nhiều phần",
+                       "Unit {name} has {voters} voters, more than the maximum {max_voters} of a polling "
+                       "area: it must be split"),
+    "unknown_unit": ("Tham chiếu đến đơn vị không tồn tại {ref}",
+                     "Refers to unknown unit {ref}"),
+    "unknown_facility": ("Tham chiếu đến cơ sở không tồn tại {ref}",
+                         "Refers to unknown facility {ref}"),
+    "unknown_facility_kind": ("Loại cơ sở {kind!r} không thuộc Điều 11 khoản 3; dùng một trong: {allowed}",
+                              "Facility kind {kind!r} is not one of Art. 11(3); use one of: {allowed}"),
+    "self_link": ("Liên kết một đơn vị với chính nó",
+                  "The link joins a unit to itself"),
+    "voters_missing": ("Thiếu số cử tri: không có trường voters và không có tệp voters.csv",
+                       "No voter counts: no voters field and no voters.csv"),
+    "voters_disagree": ("Số cử tri ghi {declared} khác số cử tri đủ điều kiện trong danh sách {counted}",
+                        "Declared voters {declared} differ from eligible voters in the registry {counted}"),
+    "facility_too_small": ("Cơ sở loại {kind} có {voters} cử tri (< {minimum}) nên không được lập khu vực "
+                           "riêng; cử tri tính vào khu vực của đơn vị {unit}",
+                           "Facility of kind {kind} has {voters} voters (< {minimum}), so it cannot have its "
+                           "own area; its voters count in the area of unit {unit}"),
+    "unit_island": ("Đơn vị {name} không giáp đơn vị nào và không có liên kết (links.csv): nó phải tự "
+                    "thành một khu vực",
+                    "Unit {name} touches no other unit and has no link (links.csv): it must form an "
+                    "area of its own"),
+    "deadline_passed": ("Phương án lập ngày {today}, sau hạn xác định khu vực bỏ phiếu {deadline}",
+                        "The plan is made on {today}, after the deadline for fixing polling areas {deadline}"),
+    # --- infeasibility ---------------------------------------------------------------------
+    "infeasible_small_part": ("Phần {part} của đơn vị bầu cử {eu} (các đơn vị {units}) có {voters} cử tri, "
+                              "không thuộc vùng thưa dân, nên không khu vực nào đạt {min_voters}",
+                              "Part {part} of electoral unit {eu} (units {units}) has {voters} voters, is "
+                              "not sparse, so no area can reach {min_voters}"),
+    "infeasible_no_site": ("Phần {part} của đơn vị bầu cử {eu} (các đơn vị {units}) không có điểm bỏ phiếu nào",
+                           "Part {part} of electoral unit {eu} (units {units}) has no candidate polling site"),
+    "infeasible_capacity": ("Đơn vị bầu cử {eu}: sức chứa các điểm bỏ phiếu thiếu {short} cử tri "
+                            "({voters} cử tri, sức chứa tối đa {capacity})",
+                            "Electoral unit {eu}: site capacity is short by {short} voters "
+                            "({voters} voters, at most {capacity} capacity)"),
+    "infeasible_area_count": ("Số khu vực yêu cầu {requested} không khả thi: cần từ {low} đến {high}",
+                              "The requested number of areas {requested} is not feasible: it must be from "
+                              "{low} to {high}"),
+    "infeasible_unit_no_site": ("Đơn vị {name} không tới được điểm bỏ phiếu nào trong đơn vị bầu cử {eu}",
+                                "Unit {name} reaches no polling site within electoral unit {eu}"),
+    "construction_failed": ("Không dựng được phương án hợp lệ cho đơn vị bầu cử {eu} (các đơn vị {units}); "
+                            "hãy thêm điểm bỏ phiếu hoặc kiểm tra ràng buộc",
+                            "No valid plan could be built for electoral unit {eu} (units {units}); add "
+                            "candidate sites or review the constraints"),
+    # --- plan checks -----------------------------------------------------------------------
+    "plan_not_found": ("Không tìm thấy phương án tại {path}",
+                       "No plan at {path}"),
+    "unit_unassigned": ("Đơn vị {name} chưa được xếp vào khu vực nào",
+                        "Unit {name} is in no area"),
+    "unit_assigned_twice": ("Đơn vị {name} được xếp vào {count} khu vực: {areas}",
+                            "Unit {name} is in {count} areas: {areas}"),
+    "unknown_area": ("Khu vực {ref} không có trong areas.csv",
+                     "Area {ref} is not in areas.csv"),
+    "unknown_site": ("Điểm bỏ phiếu {ref} không có trong sites.geojson",
+                     "Polling site {ref} is not in sites.geojson"),
+    "area_no_site": ("Khu vực thường không có điểm bỏ phiếu",
+                     "The regular area has no polling site"),
+    "area_no_units": ("Khu vực không có đơn vị nào",
+                      "The area has no unit"),
+    "site_used_twice": ("Điểm bỏ phiếu {site} được dùng cho {count} khu vực: {areas}",
+                        "Polling site {site} serves {count} areas: {areas}"),
+    "area_too_few": ("Khu vực có {voters} cử tri, ít hơn tối thiểu {min_voters}, và không phải mọi đơn vị "
+                     "đều thuộc vùng thưa dân (không thưa: {dense})",
+                     "The area has {voters} voters, fewer than the minimum {min_voters}, and not all its "
+                     "units are sparse (not sparse: {dense})"),
+    "area_sparse_small": ("Khu vực có {voters} cử tri (< {min_voters}), được phép vì mọi đơn vị đều thuộc vùng "
+                          "miền núi/hải đảo/thưa dân",
+                          "The area has {voters} voters (< {min_voters}), allowed because all its units are "
+                          "mountainous/island/sparse"),
+    "area_too_many": ("Khu vực có {voters} cử tri, vượt tối đa {max_voters}",
+                      "The area has {voters} voters, more than the maximum {max_voters}"),
+    "area_not_contiguous": ("Khu vực bị chia thành {count} phần không liền nhau: {parts}",
+                            "The area falls apart into {count} pieces: {parts}"),
+    "area_crosses_eu": ("Khu vực trải qua nhiều đơn vị bầu cử cấp {level}: {codes}",
+                        "The area spans several electoral units of level {level}: {codes}"),
+    "site_outside_area": ("Điểm bỏ phiếu {site} không nằm trong khu vực (nằm ở đơn vị {unit})",
+                          "Polling site {site} is not inside the area (it stands in unit {unit})"),
+    "site_over_capacity": ("Khu vực có {voters} cử tri, vượt sức chứa {capacity} của điểm bỏ phiếu {site}",
+                           "The area has {voters} voters, more than the capacity {capacity} of site {site}"),
+    "facility_needs_area": ("Cơ sở {name} ({kind}) được lập khu vực bỏ phiếu riêng nhưng phương án không có",
+                            "Facility {name} ({kind}) is entitled to a separate area but the plan has none"),
+    "facility_area_not_allowed": ("Cơ sở {name} ({kind}, {voters} cử tri) không được lập khu vực riêng",
+                                  "Facility {name} ({kind}, {voters} voters) may not have a separate area"),
+    "facility_area_twice": ("Cơ sở {name} có {count} khu vực riêng",
+                            "Facility {name} has {count} separate areas"),
+    "voters_total_wrong": ("Số cử tri ghi {declared}, tổng thực tế {actual}",
+                           "Declared voters {declared}, actual total {actual}"),
+    "bad_area_kind": ("Loại khu vực {kind!r} không hợp lệ; cần regular hoặc special",
+                      "Area kind {kind!r} is not valid; expected regular or special"),
+}
+
+
+def render(code: str, lang: str, params: Mapping[str, Any]) -> str:
+    """The text of a finding in ``lang`` ('vi' or 'en')."""
+    vi, en = CATALOGUE[code]
+    template = en if lang == "en" else vi
+    try:
+        return template.format(**params)
+    except (KeyError, IndexError, ValueError):
+        return f"{template} {dict(params)}"

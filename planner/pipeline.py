@@ -1,0 +1,237 @@
+"""From a validated scenario to a plan: geometry to arrays, the solver, and the plan's report."""
+
+from __future__ import annotations
+
+import datetime as dt
+import platform
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+import solver
+from geo.adjacency import adjacency_lists, rook_pairs, voronoi_cells
+from geo.dissolve import dissolve
+from geo.distance import STRAIGHT_LINE, population_points, straight_line_km
+from planner.findings import Finding, InfeasibleError, error, warning
+from planner.plan import Plan
+from planner.rules import ELECTORAL_LEVELS, RULES
+from planner.scenario import Scenario
+from solver.problem import DEFAULT_AREA_COST_VOTER_KM, PlanningProblem, SolveResult
+
+ProgressCallback = Callable[[str, float], None]
+
+
+@dataclass(frozen=True)
+class SolveOptions:
+    """What the user asks of one solve; unset values come from the scenario."""
+
+    areas: int | None = None
+    max_travel_km: float | None = None
+    time_limit: float = 60.0
+    seed: int = 0
+    method: str = "auto"
+    area_cost: float = DEFAULT_AREA_COST_VOTER_KM
+    today: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """Geometric facts about the units the plan needs besides the solver arrays."""
+
+    cells: dict[str, Any]
+    distance: np.ndarray
+    metric: str = STRAIGHT_LINE
+
+
+@dataclass(frozen=True)
+class PlanOutcome:
+    """A solved plan with the outlines of its areas and the solver's result."""
+
+    plan: Plan
+    outlines: gpd.GeoDataFrame
+    result: SolveResult
+    warnings: tuple[Finding, ...] = field(default_factory=tuple)
+
+
+def group_label(codes: tuple[str, ...]) -> str:
+    present = [c for c in codes if c]
+    return " / ".join(present) if present else "(toàn xã)"
+
+
+def unit_cells(scenario: Scenario) -> dict[str, Any]:
+    """Polygons of the units (Voronoi cells when the scenario gives points)."""
+    units = scenario.units
+    geoms = list(units.geometry)
+    if geoms and all(g.geom_type == "Point" for g in geoms):
+        geoms = voronoi_cells(geoms)
+    return dict(zip(units.index, geoms))
+
+
+def build_problem(scenario: Scenario, options: SolveOptions) -> tuple[PlanningProblem, Geometry]:
+    """The solver's arrays: loads, groups, adjacency (touching units plus links), distances."""
+    units, sites = scenario.units, scenario.sites
+    unit_ids = tuple(units.index)
+    index = {u: i for i, u in enumerate(unit_ids)}
+    cells = unit_cells(scenario)
+    pairs = rook_pairs([cells[u] for u in unit_ids])
+    pairs += [(index[a], index[b]) for a, b in zip(scenario.links["unit_a"], scenario.links["unit_b"])]
+    keys = [tuple(str(units.at[u, level]) for level in ELECTORAL_LEVELS) for u in unit_ids]
+    labels = sorted(set(keys))
+    group_of = {k: i for i, k in enumerate(labels)}
+    site_ids = tuple(sites.index)
+    distance = straight_line_km(population_points(list(units.geometry)), list(sites.geometry))
+    params = scenario.params
+    objective = scenario.config.objective
+    problem = PlanningProblem(
+        unit_ids=unit_ids,
+        weights=scenario.unit_load().loc[list(unit_ids)].to_numpy(dtype=np.int64),
+        sparse=units["sparse"].to_numpy(dtype=bool),
+        group=np.array([group_of[k] for k in keys], dtype=int),
+        group_labels=tuple(group_label(k) for k in labels),
+        neighbours=adjacency_lists(len(unit_ids), pairs),
+        site_ids=site_ids,
+        site_unit=np.array([index[u] for u in sites["unit_id"]], dtype=int),
+        capacity=sites["capacity"].to_numpy(dtype=np.int64),
+        distance=distance,
+        min_voters=params.min_voters,
+        max_voters=params.max_voters,
+        areas=options.areas if options.areas is not None else objective.areas,
+        max_travel_km=options.max_travel_km if options.max_travel_km is not None else objective.max_travel_km,
+        area_cost=options.area_cost,
+        unit_names=tuple(f"{units.at[u, 'name']} ({u})" for u in unit_ids),
+    )
+    return problem, Geometry(cells=cells, distance=distance)
+
+
+def plan_scenario(scenario: Scenario, options: SolveOptions = SolveOptions(),
+                  on_progress: ProgressCallback | None = None) -> PlanOutcome:
+    """Solve a scenario; raise InfeasibleError with the reasons when no valid plan exists."""
+    problem, geometry = build_problem(scenario, options)
+    result = solver.solve(problem, time_limit=options.time_limit, seed=options.seed, method=options.method,
+                          on_progress=on_progress)
+    if result.status == solver.STATUS_INFEASIBLE or (result.assignment < 0).any():
+        raise InfeasibleError([error(d.code, rule=_rule_of(d.code), **d.params) for d in result.diagnostics])
+    warnings = list(scenario.findings)
+    today = options.today or dt.date.today()
+    if today > scenario.params.areas_deadline():
+        warnings.append(warning("deadline_passed", rule="R6", today=today.isoformat(),
+                                deadline=scenario.params.areas_deadline().isoformat()))
+    plan, outlines = assemble_plan(scenario, problem, geometry, result, options, warnings)
+    return PlanOutcome(plan, outlines, result, tuple(warnings))
+
+
+def _rule_of(code: str) -> str:
+    return {"infeasible_small_part": "R2", "infeasible_capacity": "R8", "infeasible_no_site": "R7",
+            "infeasible_area_count": "R2"}.get(code, "")
+
+
+def _weighted_percentile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
+    if len(values) == 0 or weights.sum() <= 0:
+        return 0.0
+    order = np.argsort(values, kind="stable")
+    cumulative = np.cumsum(weights[order]) / weights.sum()
+    return float(values[order][np.searchsorted(cumulative, q - 1e-12)])
+
+
+def assemble_plan(scenario: Scenario, problem: PlanningProblem, geometry: Geometry, result: SolveResult,
+                  options: SolveOptions, warnings: list[Finding]) -> tuple[Plan, gpd.GeoDataFrame]:
+    """Number the areas, add facilities' separate areas, compute travel figures and the report."""
+    units, sites = scenario.units, scenario.sites
+    site_of_unit = {problem.unit_ids[i]: problem.site_ids[s] for i, s in enumerate(result.assignment.tolist())}
+    members: dict[str, list[str]] = {}
+    for unit_id, site_id in site_of_unit.items():
+        members.setdefault(site_id, []).append(unit_id)
+    order = sorted(members, key=lambda s: (group_label(scenario.electoral_key(min(members[s]))), min(members[s])))
+    load = scenario.unit_load()
+    unit_km = {problem.unit_ids[i]: float(geometry.distance[i, s]) for i, s in enumerate(result.assignment.tolist())}
+    areas: list[dict[str, Any]] = []
+    assignment: dict[str, str] = {}
+    records = []
+    number = 0
+    for site_id in order:
+        number += 1
+        area_id = f"KV{number:02d}"
+        unit_list = sorted(members[site_id])
+        for u in unit_list:
+            assignment[u] = area_id
+        voters = int(load.loc[unit_list].sum())
+        km = np.array([unit_km[u] for u in unit_list])
+        w = load.loc[unit_list].to_numpy(dtype=float)
+        has = w > 0
+        mean = float((km * w).sum() / w.sum()) if w.sum() > 0 else 0.0
+        areas.append({"area_id": area_id, "site_id": site_id, "kind": "regular", "facility_id": "",
+                      "voters": voters})
+        records.append({"area_id": area_id, "site_id": site_id, "kind": "regular", "facility_id": "",
+                        "voters": voters, "site_name": sites.at[site_id, "name"],
+                        "units": ", ".join(unit_list), "unit_names": ", ".join(units.loc[unit_list, "name"]),
+                        "n_units": len(unit_list), "mean_km": round(mean, 3),
+                        "p95_km": round(_weighted_percentile(km, w, 0.95), 3),
+                        "max_km": round(float(km[has].max()) if has.any() else 0.0, 3),
+                        "geometry": None})
+    outline = dissolve(geometry.cells, {r["area_id"]: r["units"].split(", ") for r in records})
+    for r in records:
+        r["geometry"] = outline[r["area_id"]]
+    specials = scenario.facilities[scenario.facilities["separate"]]
+    for facility_id, row in specials.sort_index().iterrows():
+        number += 1
+        areas.append({"area_id": f"KV{number:02d}", "site_id": "", "kind": "special",
+                      "facility_id": facility_id, "voters": int(row["voters"])})
+    outlines = gpd.GeoDataFrame(records, geometry="geometry", crs=scenario.crs,
+                                columns=["area_id", "site_id", "kind", "facility_id", "voters", "site_name",
+                                         "units", "unit_names", "n_units", "mean_km", "p95_km", "max_km",
+                                         "geometry"])
+    report = build_report(scenario, problem, result, options, areas, records, warnings, geometry.metric)
+    return Plan(assignment=assignment, areas=tuple(areas), report=report), outlines
+
+
+def build_report(scenario: Scenario, problem: PlanningProblem, result: SolveResult, options: SolveOptions,
+                 areas: list[dict[str, Any]], records: list[dict[str, Any]], warnings: list[Finding],
+                 metric: str) -> dict[str, Any]:
+    weights = problem.weights.astype(float)
+    rows = np.arange(problem.n_units)
+    unit_km = problem.distance[rows, result.assignment]
+    total_voters = float(weights.sum())
+    import ortools
+
+    return {
+        "scenario": {"name": scenario.config.name, "commune_code": scenario.config.commune_code,
+                     "election_date": scenario.params.election_date.isoformat(), "path": str(scenario.path)},
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "rules_checked": [{"rule": r.number, "title": r.title_vi, "title_en": r.title_en, "source": r.source}
+                          for r in RULES.values() if r.hard and ("checker" in r.checked_by or "solver" in r.checked_by)],
+        "parameters": {"min_voters": problem.min_voters, "max_voters": problem.max_voters,
+                       "areas_requested": problem.areas, "max_travel_km": problem.max_travel_km,
+                       "area_cost_voter_km": problem.area_cost if problem.areas is None else None,
+                       "area_count_rule": _area_count_rule(problem),
+                       "time_limit_s": options.time_limit, "seed": options.seed, "method": options.method},
+        "travel_metric": metric,
+        "objective": {"name": "voter-weighted travel (voter-km, one way)", "value": round(result.objective, 3),
+                      "lower_bound": None if result.bound is None else round(result.bound, 3),
+                      "gap": None if result.gap is None else round(result.gap, 6)},
+        "solver": {"status": result.status, "method": result.method, "seconds": round(result.seconds, 3),
+                   "ortools": ortools.__version__, "python": platform.python_version(), **dict(result.stats)},
+        "totals": {"units": problem.n_units, "voters": int(total_voters),
+                   "regular_areas": sum(1 for a in areas if a["kind"] == "regular"),
+                   "special_areas": sum(1 for a in areas if a["kind"] == "special"),
+                   "mean_km": round(float((unit_km * weights).sum() / total_voters), 3) if total_voters else 0.0,
+                   "max_km": round(float(unit_km[weights > 0].max()), 3) if (weights > 0).any() else 0.0},
+        "areas": [{k: v for k, v in r.items() if k != "geometry"} for r in records],
+        "warnings": [w.to_dict() for w in warnings],
+    }
+
+
+def _area_count_rule(problem: PlanningProblem) -> str:
+    if problem.areas is not None:
+        return f"fixed: {problem.areas} regular areas"
+    if problem.max_travel_km is not None:
+        return f"fewest areas with every voter within {problem.max_travel_km} km, then least travel"
+    return (f"least travel plus {problem.area_cost:g} voter-km per area (an election team of 11-21 people "
+            "for ~2 days is ~30 person-days; 1 voter-km one way is ~1/20 person-day)")
+
+
+def summary_table(outlines: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Areas, voters, site, mean and max travel: the table the CLI prints."""
+    return outlines[["area_id", "voters", "site_id", "site_name", "n_units", "mean_km", "max_km"]].copy()

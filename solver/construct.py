@@ -1,0 +1,337 @@
+"""Construction heuristic: contiguous areas grown from chosen sites, then repaired and improved.
+
+For one part (a connected set of units of one electoral group) and a number of areas k:
+
+1. choose k sites in distinct units by a greedy p-median with swap improvement (Teitz-Bart),
+   keeping capacity for the part's voters;
+2. grow all areas at once from the sites' units, nearest-first, without exceeding the maximum
+   or a site's capacity; attach what is left to the nearest touching area;
+3. local search: move boundary units between touching areas (donor stays connected), first to
+   remove rule violations (too few / too many voters, capacity), then to cut travel; re-pick each
+   area's best site; repeat from other site sets while time allows.
+
+It is the fallback when the exact model is not run and its warm start when it is, so it keeps
+every hard rule the checker checks: contiguity, bounds with the sparse exception, capacity,
+locks, one site per area.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from solver.parts import Part
+from solver.problem import PlanningProblem
+
+_BIG = 1.0e6
+
+
+@dataclass
+class PartPlan:
+    """A plan for one part: unit -> site (global indices), its travel and its violation."""
+
+    assignment: dict[int, int]
+    travel: float
+    violation: int
+
+    @property
+    def feasible(self) -> bool:
+        return self.violation == 0
+
+    @property
+    def sites(self) -> tuple[int, ...]:
+        return tuple(sorted(set(self.assignment.values())))
+
+    def max_travel(self, problem: PlanningProblem) -> float:
+        return max((problem.distance[u, s] for u, s in self.assignment.items() if problem.weights[u] > 0),
+                   default=0.0)
+
+
+class _Context:
+    """Arrays of one part, re-indexed locally for speed."""
+
+    def __init__(self, problem: PlanningProblem, part: Part):
+        self.problem = problem
+        self.units = np.array(part.units, dtype=int)
+        self.local = {u: i for i, u in enumerate(part.units)}
+        self.sites = np.array(part.sites, dtype=int)
+        self.w = problem.weights[self.units].astype(np.int64)
+        self.sparse = problem.sparse[self.units]
+        self.d = problem.distance[np.ix_(self.units, self.sites)] if len(self.sites) else np.zeros((len(self.units), 0))
+        self.d = np.where(np.isfinite(self.d), self.d, _BIG)
+        self.site_local_unit = np.array([self.local[int(problem.site_unit[s])] for s in self.sites], dtype=int)
+        self.cap = np.minimum(problem.capacity[self.sites].astype(np.int64), problem.max_voters)
+        self.nbrs = [tuple(self.local[v] for v in problem.neighbours[u] if v in self.local) for u in part.units]
+        self.pinned = {self.local[u]: int(np.searchsorted(self.sites, s))
+                       for u, s in problem.pinned.items() if u in self.local}
+        self.forced = sorted({int(np.searchsorted(self.sites, s)) for s in problem.forced_open if s in set(part.sites)}
+                             | set(self.pinned.values()))
+        self.min_voters = problem.min_voters
+
+
+def _weighted_cost(ctx: _Context, chosen: list[int]) -> float:
+    if not chosen:
+        return math.inf
+    return float((ctx.w * ctx.d[:, chosen].min(axis=1)).sum())
+
+
+def choose_sites(ctx: _Context, k: int, rng: np.random.Generator, randomize: bool) -> list[int] | None:
+    """k local site indices in distinct units, covering the part's voters in capacity."""
+    n_sites = len(ctx.sites)
+    chosen = list(ctx.forced)
+    if len({ctx.site_local_unit[s] for s in chosen}) < len(chosen) or len(chosen) > k:
+        return None
+    used_units = {int(ctx.site_local_unit[s]) for s in chosen}
+    while len(chosen) < k:
+        ranked: list[tuple[float, int]] = []
+        for s in range(n_sites):
+            if s in chosen or int(ctx.site_local_unit[s]) in used_units:
+                continue
+            ranked.append((_weighted_cost(ctx, chosen + [s]) - 1e-9 * float(ctx.cap[s]), s))
+        if not ranked:
+            return None
+        ranked.sort()
+        pick = ranked[int(rng.integers(min(3, len(ranked))))][1] if randomize else ranked[0][1]
+        chosen.append(pick)
+        used_units.add(int(ctx.site_local_unit[pick]))
+    chosen = _swap_improve(ctx, chosen)
+    total = int(ctx.w.sum())
+    if int(ctx.cap[chosen].sum()) < total:
+        chosen = _raise_capacity(ctx, chosen, total)
+    return chosen
+
+
+def _swap_improve(ctx: _Context, chosen: list[int], rounds: int = 3) -> list[int]:
+    fixed = set(ctx.forced)
+    cost = _weighted_cost(ctx, chosen)
+    for _ in range(rounds):
+        improved = False
+        for position in range(len(chosen)):
+            if chosen[position] in fixed:
+                continue
+            units_in_use = {int(ctx.site_local_unit[s]) for i, s in enumerate(chosen) if i != position}
+            for s in range(len(ctx.sites)):
+                if s in chosen or int(ctx.site_local_unit[s]) in units_in_use:
+                    continue
+                trial = chosen.copy()
+                trial[position] = s
+                trial_cost = _weighted_cost(ctx, trial)
+                if trial_cost < cost - 1e-9:
+                    chosen, cost, improved = trial, trial_cost, True
+                    units_in_use = {int(ctx.site_local_unit[x]) for i, x in enumerate(chosen) if i != position}
+        if not improved:
+            break
+    return chosen
+
+
+def _raise_capacity(ctx: _Context, chosen: list[int], total: int) -> list[int]:
+    """Swap small sites for bigger ones (same or other unit) until capacity covers the voters."""
+    chosen = chosen.copy()
+    fixed = set(ctx.forced)
+    for _ in range(len(chosen)):
+        if int(ctx.cap[chosen].sum()) >= total:
+            break
+        smallest = min((s for s in chosen if s not in fixed), key=lambda s: ctx.cap[s], default=None)
+        if smallest is None:
+            break
+        in_use = {int(ctx.site_local_unit[s]) for s in chosen if s != smallest}
+        options = [s for s in range(len(ctx.sites))
+                   if s not in chosen and int(ctx.site_local_unit[s]) not in in_use and ctx.cap[s] > ctx.cap[smallest]]
+        if not options:
+            break
+        best = max(options, key=lambda s: (ctx.cap[s], -_weighted_cost(ctx, [x for x in chosen if x != smallest] + [s])))
+        chosen[chosen.index(smallest)] = best
+    return chosen
+
+
+def grow(ctx: _Context, chosen: list[int]) -> np.ndarray:
+    """Area index (position in ``chosen``) of each local unit, grown nearest-first from the sites."""
+    n = len(ctx.units)
+    area = np.full(n, -1, dtype=int)
+    load = np.zeros(len(chosen), dtype=np.int64)
+    heap: list[tuple[float, int, int]] = []
+    for a, s in enumerate(chosen):
+        u = int(ctx.site_local_unit[s])
+        area[u] = a
+        load[a] += ctx.w[u]
+    for u, s in ctx.pinned.items():
+        a = chosen.index(s)
+        if area[u] < 0:
+            area[u] = a
+            load[a] += ctx.w[u]
+    for u in range(n):
+        if area[u] >= 0:
+            for v in ctx.nbrs[u]:
+                if area[v] < 0:
+                    heapq.heappush(heap, (ctx.d[v, chosen[area[u]]], v, area[u]))
+    while heap:
+        _, v, a = heapq.heappop(heap)
+        if area[v] >= 0 or load[a] + ctx.w[v] > ctx.cap[chosen[a]]:
+            continue
+        area[v] = a
+        load[a] += ctx.w[v]
+        for x in ctx.nbrs[v]:
+            if area[x] < 0:
+                heapq.heappush(heap, (ctx.d[x, chosen[a]], x, a))
+    # What capacity left out joins the nearest touching area; repair balances it afterwards.
+    pending = True
+    while pending:
+        pending = False
+        for v in np.flatnonzero(area < 0):
+            touching = {area[x] for x in ctx.nbrs[v] if area[x] >= 0}
+            if touching:
+                a = min(touching, key=lambda t: ctx.d[v, chosen[t]])
+                area[v] = a
+                pending = True
+    return area
+
+
+class _State:
+    """Areas of a part during local search, with loads and violation kept up to date."""
+
+    def __init__(self, ctx: _Context, chosen: list[int], area: np.ndarray):
+        self.ctx = ctx
+        self.site = list(chosen)
+        self.area = area
+        k = len(chosen)
+        self.load = np.bincount(area, weights=ctx.w, minlength=k).astype(np.int64)
+        self.dense = np.bincount(area, weights=~ctx.sparse, minlength=k).astype(np.int64)
+        self.members: list[set[int]] = [set(np.flatnonzero(area == a).tolist()) for a in range(k)]
+
+    def area_violation(self, a: int, load: int | None = None, dense: int | None = None) -> int:
+        load = int(self.load[a]) if load is None else load
+        dense = int(self.dense[a]) if dense is None else dense
+        over = max(0, load - int(self.ctx.cap[self.site[a]]))
+        under = max(0, self.ctx.min_voters - load) if dense > 0 else 0
+        return over + under
+
+    def violation(self) -> int:
+        return sum(self.area_violation(a) for a in range(len(self.site)))
+
+    def travel(self) -> float:
+        sites = np.array(self.site)[self.area]
+        return float((self.ctx.w * self.ctx.d[np.arange(len(self.area)), sites]).sum())
+
+    def stays_connected(self, a: int, removed: int) -> bool:
+        members = self.members[a]
+        root = int(self.ctx.site_local_unit[self.site[a]])
+        if removed == root:
+            return False
+        remaining = len(members) - 1
+        seen = {root}
+        stack = [root]
+        nbrs = self.ctx.nbrs
+        while stack:
+            u = stack.pop()
+            for v in nbrs[u]:
+                if v != removed and v not in seen and v in members:
+                    seen.add(v)
+                    stack.append(v)
+        return len(seen) == remaining
+
+    def move(self, u: int, b: int) -> None:
+        a = int(self.area[u])
+        w, dense = int(self.ctx.w[u]), int(not self.ctx.sparse[u])
+        self.load[a] -= w
+        self.load[b] += w
+        self.dense[a] -= dense
+        self.dense[b] += dense
+        self.members[a].discard(u)
+        self.members[b].add(u)
+        self.area[u] = b
+
+
+def local_search(ctx: _Context, state: _State, deadline: float) -> None:
+    """Improving boundary moves and site re-picks until neither helps or time is up."""
+    improved = True
+    while improved and time.monotonic() < deadline:
+        improved = _move_pass(ctx, state, deadline)
+        improved = _repick_sites(ctx, state) or improved
+
+
+def _move_pass(ctx: _Context, state: _State, deadline: float) -> bool:
+    improved = False
+    roots = {int(ctx.site_local_unit[s]) for s in state.site}
+    for u in range(len(ctx.units)):
+        if u in roots or u in ctx.pinned:
+            continue
+        a = int(state.area[u])
+        targets = {int(state.area[v]) for v in ctx.nbrs[u]} - {a}
+        if not targets:
+            continue
+        w, dense = int(ctx.w[u]), int(not ctx.sparse[u])
+        before_a = state.area_violation(a)
+        after_a = state.area_violation(a, int(state.load[a]) - w, int(state.dense[a]) - dense)
+        best, best_key = None, (0, -1e-9)
+        for b in targets:
+            before_b = state.area_violation(b)
+            after_b = state.area_violation(b, int(state.load[b]) + w, int(state.dense[b]) + dense)
+            d_violation = after_a + after_b - before_a - before_b
+            d_travel = w * (ctx.d[u, state.site[b]] - ctx.d[u, state.site[a]])
+            key = (d_violation, d_travel)
+            if key < best_key:
+                best, best_key = b, key
+        if best is not None and state.stays_connected(a, u):
+            state.move(u, best)
+            improved = True
+            roots = {int(ctx.site_local_unit[s]) for s in state.site}
+        if time.monotonic() > deadline:
+            break
+    return improved
+
+
+def _repick_sites(ctx: _Context, state: _State) -> bool:
+    """Give each area the site inside it that serves it best (pinned and forced sites stay)."""
+    keep = set(ctx.forced)
+    changed = False
+    site_units = ctx.site_local_unit
+    for a, current in enumerate(state.site):
+        if current in keep:
+            continue
+        members = state.members[a]
+        options = [s for s in range(len(ctx.sites)) if int(site_units[s]) in members]
+        load = int(state.load[a])
+        idx = np.fromiter(members, dtype=int)
+
+        def key(s: int) -> tuple[int, float]:
+            return (max(0, load - int(ctx.cap[s])), float((ctx.w[idx] * ctx.d[idx, s]).sum()))
+
+        best = min(options, key=key)
+        if key(best) < key(current):
+            state.site[a] = best
+            changed = True
+    return changed
+
+
+def plan_part(problem: PlanningProblem, part: Part, k: int, *, seed: int, deadline: float,
+              restarts: int = 4) -> PartPlan | None:
+    """The best plan found for ``part`` with exactly ``k`` areas; None when no site set fits."""
+    ctx = _Context(problem, part)
+    if len(part.units) == 0 or len(ctx.sites) == 0:
+        return None
+    rng = np.random.default_rng(seed)
+    best: PartPlan | None = None
+    attempt = 0
+    while attempt < restarts or (best is not None and not best.feasible and attempt < 4 * restarts):
+        if attempt > 0 and time.monotonic() > deadline:
+            break
+        chosen = choose_sites(ctx, k, rng, randomize=attempt > 0)
+        attempt += 1
+        if chosen is None or len(chosen) != k:
+            if attempt == 1:
+                continue
+            break
+        state = _State(ctx, chosen, grow(ctx, chosen))
+        local_search(ctx, state, deadline)
+        candidate = PartPlan(
+            assignment={int(ctx.units[u]): int(ctx.sites[state.site[state.area[u]]]) for u in range(len(ctx.units))},
+            travel=state.travel(), violation=state.violation())
+        if best is None or (candidate.violation, candidate.travel) < (best.violation, best.travel):
+            best = candidate
+        if best.feasible and attempt >= restarts:
+            break
+    return best
