@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pyproj import CRS, Transformer
 from shapely.geometry.base import BaseGeometry
-from shapely.ops import transform
+import shapely
 
 WGS84 = CRS.from_epsg(4326)
 
@@ -27,7 +27,7 @@ def reproject(geometry: BaseGeometry, source: CRS, target: CRS) -> BaseGeometry:
     if source == target:
         return geometry
     transformer = Transformer.from_crs(source, target, always_xy=True)
-    return transform(transformer.transform, geometry)
+    return shapely.transform(geometry, lambda x, y: transformer.transform(x, y), interleaved=False)
 
 
 def to_lonlat(x: float, y: float, source: CRS) -> tuple[float, float]:

@@ -110,6 +110,24 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                             "hãy thêm điểm bỏ phiếu hoặc kiểm tra ràng buộc",
                             "No valid plan could be built for electoral unit {eu} (units {units}); add "
                             "candidate sites or review the constraints"),
+    "infeasible_travel_unit": ("Đơn vị {name} không có điểm bỏ phiếu nào trong phạm vi {km} km (gần nhất {nearest} km)",
+                               "Unit {name} has no polling site within {km} km (nearest {nearest} km)"),
+    "infeasible_structure": ("Đơn vị bầu cử {eu} (các đơn vị {units}): không có cách chia liền mạch nào thỏa số cử "
+                             "tối thiểu/tối đa và sức chứa điểm bỏ phiếu",
+                             "Electoral unit {eu} (units {units}): no contiguous division meets the voter bounds "
+                             "and site capacities"),
+    "conflict_min_voters": ("Mâu thuẫn: mức tối thiểu {min_voters} cử tri mỗi khu vực trong đơn vị bầu cử {eu} "
+                            "(các đơn vị {units})",
+                            "Conflict: the minimum of {min_voters} voters per area in electoral unit {eu} "
+                            "(units {units})"),
+    "conflict_pin": ("Mâu thuẫn: đơn vị {unit} bị ghim vào điểm bỏ phiếu {site}",
+                     "Conflict: unit {unit} is pinned to site {site}"),
+    "conflict_open": ("Mâu thuẫn: điểm bỏ phiếu {site} bị buộc phải mở",
+                      "Conflict: site {site} is forced open"),
+    "conflict_area_count": ("Mâu thuẫn: số khu vực cố định {areas}",
+                            "Conflict: the fixed number of areas {areas}"),
+    "conflict_travel": ("Mâu thuẫn: quãng đường tối đa {km} km cho mọi cử tri",
+                        "Conflict: the {km} km travel bound for every voter"),
     # --- plan checks -----------------------------------------------------------------------
     "plan_not_found": ("Không tìm thấy phương án tại {path}",
                        "No plan at {path}"),

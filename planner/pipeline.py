@@ -208,7 +208,8 @@ def build_report(scenario: Scenario, problem: PlanningProblem, result: SolveResu
                        "area_count_rule": _area_count_rule(problem),
                        "time_limit_s": options.time_limit, "seed": options.seed, "method": options.method},
         "travel_metric": metric,
-        "objective": {"name": "voter-weighted travel (voter-km, one way)", "value": round(result.objective, 3),
+        "objective": {"minimised": _minimised(problem), "value": round(result.objective, 3),
+                      "travel_voter_km": round(float((unit_km * weights).sum()), 3),
                       "lower_bound": None if result.bound is None else round(result.bound, 3),
                       "gap": None if result.gap is None else round(result.gap, 6)},
         "solver": {"status": result.status, "method": result.method, "seconds": round(result.seconds, 3),
@@ -221,6 +222,15 @@ def build_report(scenario: Scenario, problem: PlanningProblem, result: SolveResu
         "areas": [{k: v for k, v in r.items() if k != "geometry"} for r in records],
         "warnings": [w.to_dict() for w in warnings],
     }
+
+
+def _minimised(problem: PlanningProblem) -> str:
+    text = "voter-weighted travel, voter-km one way"
+    if problem.areas is None and problem.max_travel_km is None:
+        text += f" + {problem.area_cost:g} voter-km per area"
+    if problem.previous and problem.keep_weight > 0:
+        text += f" + {problem.keep_weight:g} voter-km per unit moved from the existing plan"
+    return text
 
 
 def _area_count_rule(problem: PlanningProblem) -> str:

@@ -99,3 +99,19 @@ def travel_objective(problem: PlanningProblem, assignment: np.ndarray) -> float:
     """Total voter-weighted km from each unit to its site."""
     rows = np.arange(problem.n_units)
     return float((problem.weights * problem.distance[rows, assignment]).sum())
+
+
+def keep_penalty(problem: PlanningProblem, assignment: np.ndarray) -> float:
+    """The keep-what-exists penalty: its weight for every unit moved from its previous site."""
+    if not problem.previous or problem.keep_weight <= 0:
+        return 0.0
+    return problem.keep_weight * sum(1 for u, s in problem.previous.items() if int(assignment[u]) != s)
+
+
+def model_objective(problem: PlanningProblem, assignment: np.ndarray) -> float:
+    """What the solver minimises: travel, plus the price of each area when their number is decided
+    by cost (no fixed count, no travel bound), plus the keep-what-exists penalty."""
+    value = travel_objective(problem, assignment)
+    if problem.areas is None and problem.max_travel_km is None:
+        value += problem.area_cost * len(set(int(s) for s in assignment if s >= 0))
+    return value + keep_penalty(problem, assignment)

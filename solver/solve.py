@@ -1,18 +1,224 @@
-"""The one entry point of the solver."""
+"""The one entry point of the solver: construction, then the exact model or large-neighbourhood search.
+
+``method="auto"``: the construction heuristic gives a valid plan fast (the warm start and the
+fallback); the exact CP-SAT model then improves it and proves a bound, part by part (each
+electoral unit's connected pieces are independent), or jointly when a fixed number of areas
+couples the parts. Parts too big for the full model are improved by large-neighbourhood search
+with CP-SAT over a few touching areas at a time, and bounded by a linear relaxation.
+``method="construction"``: the heuristic alone. ``method="exact"``: the full model everywhere.
+"""
 
 from __future__ import annotations
 
+import math
+import time
 from typing import Callable
 
-from solver.heuristic import solve_heuristic
-from solver.problem import PlanningProblem, SolveResult
+import numpy as np
 
-METHODS = ("auto", "construction")
+from solver.exact import solve_exact
+from solver.heuristic import solve_heuristic
+from solver.lns import improve_lns, relaxation_bound
+from solver.parts import Part, precheck, split_parts
+from solver.problem import (STATUS_FEASIBLE, STATUS_INFEASIBLE, STATUS_OPTIMAL, STATUS_TIMEOUT, Diagnostic,
+                            PlanningProblem, SolveResult, model_objective, travel_objective)
+
+METHODS = ("auto", "exact", "construction")
+#: Above this many unit-site pairs, a part is improved by LNS instead of the full model.
+FULL_MODEL_MAX_PAIRS = 12_000
+
+ProgressCallback = Callable[[str, float], None]
+
+
+def _pairs(problem: PlanningProblem, part: Part) -> int:
+    return len(part.units) * len(part.sites)
+
+
+def _travel_precheck(problem: PlanningProblem, parts: list[Part]) -> list[Diagnostic]:
+    """Units with no candidate site of their part within the travel bound."""
+    if problem.max_travel_km is None:
+        return []
+    reasons = []
+    for part in parts:
+        sites = list(part.sites)
+        for u in part.units:
+            if problem.weights[u] > 0 and sites and \
+                    float(np.min(problem.distance[u, sites])) > problem.max_travel_km + 1e-9:
+                reasons.append(Diagnostic("infeasible_travel_unit",
+                                          {"name": problem.name(u), "km": problem.max_travel_km,
+                                           "nearest": round(float(np.min(problem.distance[u, sites])), 2)},
+                                          (problem.unit_ids[u],)))
+    return reasons
 
 
 def solve(problem: PlanningProblem, *, time_limit: float = 60.0, seed: int = 0, method: str = "auto",
-          on_progress: Callable[[str, float], None] | None = None) -> SolveResult:
+          on_progress: ProgressCallback | None = None) -> SolveResult:
     """Plan ``problem``: a valid assignment of every unit to an open site, or the reasons none exists."""
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
-    return solve_heuristic(problem, time_limit=time_limit, seed=seed, on_progress=on_progress)
+    start = time.monotonic()
+    parts = split_parts(problem)
+    reasons = precheck(problem, parts) + _travel_precheck(problem, parts)
+    empty = np.full(problem.n_units, -1, dtype=int)
+    if reasons:
+        return SolveResult(STATUS_INFEASIBLE, empty, math.inf, None, None, time.monotonic() - start, method,
+                           tuple(reasons))
+    warm = solve_heuristic(problem, time_limit=max(0.5, 0.25 * time_limit) if method != "construction"
+                           else time_limit, seed=seed, on_progress=on_progress)
+    if method == "construction":
+        return _with_model_objective(problem, warm)
+    hint = {u: int(s) for u, s in enumerate(warm.assignment.tolist()) if s >= 0} \
+        if warm.status != STATUS_INFEASIBLE else {}
+    deadline = start + time_limit
+    if problem.areas is not None:
+        outcome = _solve_fixed(problem, parts, hint, deadline, seed, method)
+    else:
+        outcome = _solve_decided(problem, parts, hint, deadline, seed, method, on_progress)
+    assignment, statuses, bound, diagnostics, stats = outcome
+    seconds = time.monotonic() - start
+    if diagnostics:
+        return SolveResult(STATUS_INFEASIBLE, empty, math.inf, None, None, seconds, method, tuple(diagnostics),
+                           stats)
+    if (assignment < 0).any():
+        if warm.status != STATUS_INFEASIBLE:
+            return _with_model_objective(problem, warm, seconds=seconds)
+        return SolveResult(STATUS_TIMEOUT if "unknown" in statuses else STATUS_INFEASIBLE, empty, math.inf,
+                           None, None, seconds, method, warm.diagnostics, stats)
+    objective = model_objective(problem, assignment)
+    gap = None
+    if bound is not None and objective > 0:
+        gap = max(0.0, (objective - bound) / objective)
+    elif bound is not None:
+        gap = 0.0
+    status = STATUS_OPTIMAL if all(s == "optimal" for s in statuses) else STATUS_FEASIBLE
+    if status == STATUS_OPTIMAL:
+        gap = 0.0 if gap is None or gap < 1e-9 else gap
+    stats = {**stats, "travel_voter_km": round(travel_objective(problem, assignment), 3),
+             "areas": len(set(assignment.tolist())), "parts": len(parts)}
+    return SolveResult(status, assignment, objective, bound, gap, seconds, "cp-sat" if method != "construction"
+                       else method, (), stats)
+
+
+def _with_model_objective(problem: PlanningProblem, result: SolveResult, seconds: float | None = None) -> SolveResult:
+    if result.status == STATUS_INFEASIBLE:
+        return result
+    objective = model_objective(problem, result.assignment)
+    stats = {**result.stats, "travel_voter_km": round(travel_objective(problem, result.assignment), 3)}
+    return SolveResult(result.status, result.assignment, objective, None, None,
+                       result.seconds if seconds is None else seconds, result.method, result.diagnostics, stats)
+
+
+def _solve_fixed(problem: PlanningProblem, parts: list[Part], hint: dict[int, int], deadline: float, seed: int,
+                 method: str):
+    """One model over all parts: the fixed area count couples them."""
+    assignment = np.full(problem.n_units, -1, dtype=int)
+    big = method == "auto" and any(_pairs(problem, p) > FULL_MODEL_MAX_PAIRS for p in parts)
+    if big and hint:
+        improved, statuses = improve_lns(problem, parts, hint, deadline=deadline, seed=seed, fixed_count=True)
+        for u, s in improved.items():
+            assignment[u] = s
+        bound = relaxation_bound(problem, parts, fixed_total=problem.areas,
+                                 time_limit=max(1.0, deadline - time.monotonic()))
+        return assignment, statuses, bound, [], {"engine": "lns"}
+    outcome = solve_exact(problem, parts, fixed_total=problem.areas,
+                          time_limit=max(0.1, deadline - time.monotonic()), seed=seed, hint=hint or None)
+    if outcome.status == "infeasible":
+        return assignment, ["infeasible"], None, outcome.diagnostics or [_structure(problem, parts)], {}
+    for u, s in outcome.assignment.items():
+        assignment[u] = s
+    return assignment, [outcome.status], outcome.bound, [], {"engine": "full", "branches": outcome.branches}
+
+
+def _solve_decided(problem: PlanningProblem, parts: list[Part], hint: dict[int, int], deadline: float, seed: int,
+                   method: str, on_progress: ProgressCallback | None):
+    """Each part on its own: fewest areas within the travel bound, or travel plus area cost."""
+    assignment = np.full(problem.n_units, -1, dtype=int)
+    statuses: list[str] = []
+    bound_total = 0.0
+    diagnostics: list[Diagnostic] = []
+    engines = set()
+    remaining_size = sum(max(1, _pairs(problem, p)) for p in parts)
+    for index, part in enumerate(parts):
+        size = max(1, _pairs(problem, part))
+        budget = max(0.1, (deadline - time.monotonic()) * size / remaining_size)
+        remaining_size -= size
+        part_hint = {u: hint[u] for u in part.units if u in hint}
+        part_deadline = time.monotonic() + budget
+        if len(part.units) == 1 or len(part.sites) == 1:
+            status, chosen, bound = _trivial(problem, part, part_hint)
+            engines.add("direct")
+        elif method == "auto" and _pairs(problem, part) > FULL_MODEL_MAX_PAIRS and part_hint:
+            chosen, lns_status = improve_lns(problem, [part], part_hint, deadline=part_deadline, seed=seed,
+                                             fixed_count=problem.max_travel_km is not None)
+            status = lns_status[0]
+            bound = relaxation_bound(problem, [part], fixed_total=None, time_limit=max(0.5, 0.2 * budget))
+            engines.add("lns")
+        else:
+            status, chosen, bound, problems = _exact_decided(problem, part, part_hint, part_deadline, seed)
+            diagnostics.extend(problems)
+            engines.add("full")
+        statuses.append(status)
+        if bound is None:
+            bound_total = math.nan
+        else:
+            bound_total += bound
+        for u, s in chosen.items():
+            assignment[u] = s
+        if on_progress:
+            on_progress("optimisation", (index + 1) / len(parts))
+    bound_value = None if math.isnan(bound_total) else bound_total
+    return assignment, statuses, bound_value, diagnostics, {"engine": "+".join(sorted(engines))}
+
+
+def _trivial(problem: PlanningProblem, part: Part, hint: dict[int, int]):
+    """A part with one unit or one site can only be one area: pick its best site, optimal by enumeration."""
+    fitting = [j for j in part.sites if min(problem.capacity[j], problem.max_voters) >= part.voters]
+    forced = [j for j in part.sites if j in problem.forced_open]
+    options = forced or fitting or list(part.sites)
+    best = min(options, key=lambda j: float(sum(problem.weights[u] * problem.distance[u, j] for u in part.units)))
+    chosen = {u: best for u in part.units}
+    objective = sum(float(problem.weights[u] * problem.distance[u, best]) for u in part.units)
+    if problem.areas is None and problem.max_travel_km is None:
+        objective += problem.area_cost
+    objective += _keep_penalty(problem, chosen)
+    return "optimal", chosen, objective
+
+
+def _keep_penalty(problem: PlanningProblem, chosen: dict[int, int]) -> float:
+    if not problem.previous or problem.keep_weight <= 0:
+        return 0.0
+    return problem.keep_weight * sum(1 for u, s in chosen.items() if u in problem.previous
+                                     and problem.previous[u] != s)
+
+
+def _exact_decided(problem: PlanningProblem, part: Part, hint: dict[int, int], deadline: float, seed: int):
+    if problem.max_travel_km is not None:
+        count = solve_exact(problem, [part], fixed_total=None, minimize="count",
+                            time_limit=max(0.1, 0.4 * (deadline - time.monotonic())), seed=seed, hint=hint or None)
+        if count.status == "infeasible":
+            return "infeasible", {}, None, count.diagnostics or [_structure(problem, [part])]
+        if count.status not in ("optimal", "feasible"):
+            return "unknown", {}, None, []
+        k = len(set(count.assignment.values()))
+        travel = solve_exact(problem, [part], fixed_total=k, time_limit=max(0.1, deadline - time.monotonic()),
+                             seed=seed, hint=count.assignment)
+        if travel.status not in ("optimal", "feasible"):
+            return "feasible", count.assignment, None, []
+        status = "optimal" if count.status == "optimal" and travel.status == "optimal" else "feasible"
+        return status, travel.assignment, travel.bound, []
+    outcome = solve_exact(problem, [part], fixed_total=None, time_limit=max(0.1, deadline - time.monotonic()),
+                          seed=seed, hint=hint or None)
+    if outcome.status == "infeasible":
+        return "infeasible", {}, None, outcome.diagnostics or [_structure(problem, [part])]
+    if outcome.status not in ("optimal", "feasible"):
+        return "unknown", {}, None, []
+    return outcome.status, outcome.assignment, outcome.bound, []
+
+
+def _structure(problem: PlanningProblem, parts: list[Part]) -> Diagnostic:
+    """No lock or option is to blame: the units, bounds, capacities and contiguity cannot fit."""
+    units = [problem.unit_ids[u] for p in parts for u in p.units]
+    eus = sorted({problem.group_labels[p.group] for p in parts})
+    return Diagnostic("infeasible_structure", {"eu": ", ".join(eus),
+                                               "units": ", ".join(units[:8]) + (" …" if len(units) > 8 else "")},
+                      tuple(units))

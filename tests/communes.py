@@ -14,7 +14,7 @@ from typing import Any
 
 from pyproj import Transformer
 from shapely.geometry import Point, box, mapping
-from shapely.ops import transform
+import shapely
 
 CELL_M = 500.0
 ORIGIN = (580000.0, 2322000.0)  # UTM 48N, near Hà Nội
@@ -38,7 +38,7 @@ def cell_point(r: int, c: int, dx: float = 0.5, dy: float = 0.5) -> Point:
 
 
 def lonlat(geom):
-    return transform(_TO_LONLAT.transform, geom)
+    return shapely.transform(geom, lambda x, y: _TO_LONLAT.transform(x, y), interleaved=False)
 
 
 @dataclass
