@@ -106,8 +106,11 @@ def check(scenario: Path = typer.Argument(..., help="Thư mục kịch bản / s
 
 
 def _run_solve(scenario: Path, out_dir: Path, *, areas: Optional[int], max_travel_km: Optional[float],
-               time_limit: float, seed: int, method: str, lang: Lang, quiet: bool) -> None:
-    from planner.pipeline import SolveOptions, plan_scenario
+               time_limit: float, seed: int, method: str, lang: Lang, quiet: bool,
+               pins: tuple[tuple[str, str], ...] = (), open_sites: tuple[str, ...] = (),
+               closed_sites: tuple[str, ...] = (), existing: Optional[Path] = None,
+               keep_weight: float = 0.0) -> None:
+    from planner.pipeline import SolveOptions, existing_sites, plan_scenario
     from planner.plan import PlanFolderError, write_plan
     from planner.validation import load_scenario
 
@@ -118,8 +121,14 @@ def _run_solve(scenario: Path, out_dir: Path, *, areas: Optional[int], max_trave
         err.print(_t(lang, "Kịch bản không hợp lệ; không ghi phương án nào.",
                      "The scenario is not valid; no plan was written."), markup=False)
         raise typer.Exit(EXIT_INVALID)
+    try:
+        previous = existing_sites(existing) if existing is not None else None
+    except ScenarioError as exc:
+        _print_findings(exc.findings, lang, err)
+        raise typer.Exit(EXIT_USAGE)
     options = SolveOptions(areas=areas, max_travel_km=max_travel_km, time_limit=time_limit, seed=seed,
-                           method=method)
+                           method=method, pins=pins, open_sites=open_sites, closed_sites=closed_sites,
+                           existing=previous, keep_weight=keep_weight)
 
     def progress(stage: str, fraction: float) -> None:
         if not quiet:
@@ -132,6 +141,9 @@ def _run_solve(scenario: Path, out_dir: Path, *, areas: Optional[int], max_trave
                   markup=False)
     try:
         outcome = plan_scenario(loaded, options, on_progress=progress)
+    except ScenarioError as exc:
+        _print_findings(exc.findings, lang, err)
+        raise typer.Exit(EXIT_USAGE)
     except InfeasibleError as exc:
         _print_findings(exc.findings, lang, err)
         err.print(_t(lang, "Không có phương án hợp lệ; không ghi phương án nào.",
@@ -195,7 +207,14 @@ def solve(scenario: Path = typer.Argument(..., help="Thư mục kịch bản ho�
                                                         help="Quãng đường tối đa (km) / travel bound (km)"),
           time_limit: float = typer.Option(60.0, "--time-limit", min=0.1, help="Giây / seconds"),
           seed: int = typer.Option(0, "--seed", help="Hạt giống ngẫu nhiên / random seed"),
-          method: str = typer.Option("auto", "--method", help="auto | construction"),
+          method: str = typer.Option("auto", "--method", help="auto | exact | construction"),
+          pin: list[str] = typer.Option([], "--pin", help="Ghim đơn vị vào điểm / pin a unit to a site: UNIT=SITE"),
+          open_site: list[str] = typer.Option([], "--open", help="Buộc mở điểm / force a site open"),
+          close_site: list[str] = typer.Option([], "--close", help="Buộc đóng điểm / force a site closed"),
+          existing: Optional[Path] = typer.Option(None, "--existing",
+                                                  help="Phương án hiện có / existing plan to keep close to"),
+          keep_weight: float = typer.Option(50.0, "--keep-weight", min=0.0,
+                                            help="Phạt mỗi đơn vị bị chuyển (cử tri-km) / penalty per moved unit"),
           lang: Lang = LangOption,
           quiet: bool = typer.Option(False, "--quiet", "-q")) -> None:
     """Lập phương án khu vực bỏ phiếu / Build a polling-area plan."""
@@ -204,8 +223,57 @@ def solve(scenario: Path = typer.Argument(..., help="Thư mục kịch bản ho�
     if method not in METHODS:
         err.print(f"--method: {method!r} ∉ {', '.join(METHODS)}", markup=False)
         raise typer.Exit(EXIT_USAGE)
+    pins = []
+    for item in pin:
+        unit, sep, site = item.partition("=")
+        if not sep or not unit.strip() or not site.strip():
+            err.print(f"--pin {item!r}: UNIT=SITE", markup=False)
+            raise typer.Exit(EXIT_USAGE)
+        pins.append((unit.strip(), site.strip()))
     _run_solve(scenario, out_dir, areas=areas, max_travel_km=max_travel_km, time_limit=time_limit, seed=seed,
-               method=method, lang=lang, quiet=quiet)
+               method=method, lang=lang, quiet=quiet, pins=tuple(pins), open_sites=tuple(open_site),
+               closed_sites=tuple(close_site), existing=existing, keep_weight=keep_weight)
+
+
+@app.command()
+def tradeoff(scenario: Path = typer.Argument(..., help="Thư mục kịch bản / scenario folder"),
+             out_file: Optional[Path] = typer.Option(None, "--out", help="Tệp CSV kết quả / CSV file to write"),
+             min_areas: Optional[int] = typer.Option(None, "--min-areas", min=1),
+             max_areas: Optional[int] = typer.Option(None, "--max-areas", min=1),
+             time_limit: float = typer.Option(10.0, "--time-limit", min=0.1, help="Giây cho mỗi số khu vực / seconds per count"),
+             seed: int = typer.Option(0, "--seed"),
+             lang: Lang = LangOption) -> None:
+    """Đường cân bằng số khu vực - quãng đường / Areas against mean and max travel."""
+    from planner.tradeoff import tradeoff_curve, write_curve
+    from planner.validation import load_scenario
+
+    try:
+        loaded = load_scenario(scenario)
+    except ScenarioError as exc:
+        _print_findings(exc.findings, lang, err)
+        raise typer.Exit(EXIT_INVALID)
+
+    def progress(count: int, done: int, total: int) -> None:
+        err.print(_t(lang, f"  {count} khu vực ({done}/{total})", f"  {count} areas ({done}/{total})"), markup=False)
+
+    curve = tradeoff_curve(loaded, min_areas=min_areas, max_areas=max_areas, time_limit=time_limit, seed=seed,
+                           on_progress=progress)
+    if not curve.rows:
+        _print_findings(list(curve.reasons), lang, err)
+        raise typer.Exit(EXIT_INFEASIBLE)
+    table = Table(title=_t(lang, "Số khu vực và quãng đường đi bỏ phiếu", "Areas against travel"))
+    for header in (_t(lang, "Số khu vực", "Areas"), _t(lang, "TB (km)", "Mean (km)"), _t(lang, "P95 (km)", "P95 (km)"),
+                   _t(lang, "Tối đa (km)", "Max (km)"), _t(lang, "Cử tri-km", "Voter-km"),
+                   _t(lang, "Trạng thái", "Status")):
+        table.add_column(header, justify="right")
+    for row in curve.rows:
+        table.add_row(str(row["areas"]), f"{row['mean_km']:.3f}", f"{row['p95_km']:.3f}", f"{row['max_km']:.3f}",
+                      f"{row['travel_voter_km']:.1f}", row["status"])
+    out.print(table)
+    target = out_file or Path(f"tradeoff-{loaded.config.commune_code}.csv")
+    write_curve(curve, target)
+    out.print(_t(lang, f"Đã ghi {target} và {target.with_suffix('.json')}",
+                 f"Wrote {target} and {target.with_suffix('.json')}"), markup=False)
 
 
 @app.command()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import platform
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import geopandas as gpd
 import numpy as np
@@ -15,7 +15,7 @@ import solver
 from geo.adjacency import adjacency_lists, rook_pairs, voronoi_cells
 from geo.dissolve import dissolve
 from geo.distance import STRAIGHT_LINE, population_points, straight_line_km
-from planner.findings import Finding, InfeasibleError, error, warning
+from planner.findings import Finding, InfeasibleError, ScenarioError, error, warning
 from planner.plan import Plan
 from planner.rules import ELECTORAL_LEVELS, RULES
 from planner.scenario import Scenario
@@ -35,6 +35,11 @@ class SolveOptions:
     method: str = "auto"
     area_cost: float = DEFAULT_AREA_COST_VOTER_KM
     today: dt.date | None = None
+    pins: tuple[tuple[str, str], ...] = ()
+    open_sites: tuple[str, ...] = ()
+    closed_sites: tuple[str, ...] = ()
+    existing: Mapping[str, str] | None = None
+    keep_weight: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -102,8 +107,50 @@ def build_problem(scenario: Scenario, options: SolveOptions) -> tuple[PlanningPr
         max_travel_km=options.max_travel_km if options.max_travel_km is not None else objective.max_travel_km,
         area_cost=options.area_cost,
         unit_names=tuple(f"{units.at[u, 'name']} ({u})" for u in unit_ids),
+        **_locks(scenario, options, index, {s: j for j, s in enumerate(site_ids)}),
     )
     return problem, Geometry(cells=cells, distance=distance)
+
+
+def _locks(scenario: Scenario, options: SolveOptions, unit_index: dict[str, int],
+           site_index: dict[str, int]) -> dict[str, Any]:
+    """Pins, forced sites and the existing plan as solver indices; unknown ids are usage errors."""
+    problems: list[Finding] = []
+    for unit_id, site_id in options.pins:
+        if unit_id not in unit_index:
+            problems.append(error("unknown_unit", field="--pin", feature_id=unit_id, ref=unit_id))
+        if site_id not in site_index:
+            problems.append(error("unknown_site", field="--pin", feature_id=site_id, ref=site_id))
+    for flag, sites in (("--open", options.open_sites), ("--close", options.closed_sites)):
+        for site_id in sites:
+            if site_id not in site_index:
+                problems.append(error("unknown_site", field=flag, feature_id=site_id, ref=site_id))
+    previous: dict[int, int] = {}
+    for unit_id, site_id in (options.existing or {}).items():
+        if unit_id in unit_index and site_id in site_index:
+            previous[unit_index[unit_id]] = site_index[site_id]
+    if problems:
+        raise ScenarioError(problems)
+    return {
+        "pinned": {unit_index[u]: site_index[s] for u, s in options.pins},
+        "forced_open": frozenset(site_index[s] for s in options.open_sites)
+        | frozenset(site_index[s] for _, s in options.pins),
+        "forced_closed": frozenset(site_index[s] for s in options.closed_sites),
+        "previous": previous,
+        "keep_weight": options.keep_weight if previous else 0.0,
+    }
+
+
+def existing_sites(plan_folder: Any) -> dict[str, str]:
+    """Unit -> polling site of an existing plan folder (for keep-what-exists re-planning)."""
+    from planner.plan import read_plan
+
+    files, findings = read_plan(plan_folder)
+    if files is None:
+        raise ScenarioError(findings)
+    site_of_area = dict(zip(files.areas["area_id"], files.areas["site_id"]))
+    return {u: site_of_area.get(a, "") for u, a in zip(files.assignment["unit_id"], files.assignment["area_id"])
+            if site_of_area.get(a)}
 
 
 def plan_scenario(scenario: Scenario, options: SolveOptions = SolveOptions(),
@@ -206,7 +253,11 @@ def build_report(scenario: Scenario, problem: PlanningProblem, result: SolveResu
                        "areas_requested": problem.areas, "max_travel_km": problem.max_travel_km,
                        "area_cost_voter_km": problem.area_cost if problem.areas is None else None,
                        "area_count_rule": _area_count_rule(problem),
-                       "time_limit_s": options.time_limit, "seed": options.seed, "method": options.method},
+                       "time_limit_s": options.time_limit, "seed": options.seed, "method": options.method,
+                       "pins": [list(p) for p in options.pins], "open_sites": list(options.open_sites),
+                       "closed_sites": list(options.closed_sites),
+                       "keep_weight_voter_km": problem.keep_weight if problem.previous else None,
+                       "units_moved_from_existing": _moved(problem, result) if problem.previous else None},
         "travel_metric": metric,
         "objective": {"minimised": _minimised(problem), "value": round(result.objective, 3),
                       "travel_voter_km": round(float((unit_km * weights).sum()), 3),
@@ -222,6 +273,10 @@ def build_report(scenario: Scenario, problem: PlanningProblem, result: SolveResu
         "areas": [{k: v for k, v in r.items() if k != "geometry"} for r in records],
         "warnings": [w.to_dict() for w in warnings],
     }
+
+
+def _moved(problem: PlanningProblem, result: SolveResult) -> int:
+    return sum(1 for u, site in problem.previous.items() if int(result.assignment[u]) != site)
 
 
 def _minimised(problem: PlanningProblem) -> str:

@@ -158,11 +158,7 @@ def grow(ctx: _Context, chosen: list[int]) -> np.ndarray:
         u = int(ctx.site_local_unit[s])
         area[u] = a
         load[a] += ctx.w[u]
-    for u, s in ctx.pinned.items():
-        a = chosen.index(s)
-        if area[u] < 0:
-            area[u] = a
-            load[a] += ctx.w[u]
+    pinned_area = {u: chosen.index(s) for u, s in ctx.pinned.items() if s in chosen}
     for u in range(n):
         if area[u] >= 0:
             for v in ctx.nbrs[u]:
@@ -170,7 +166,7 @@ def grow(ctx: _Context, chosen: list[int]) -> np.ndarray:
                     heapq.heappush(heap, (ctx.d[v, chosen[area[u]]], v, area[u]))
     while heap:
         _, v, a = heapq.heappop(heap)
-        if area[v] >= 0 or load[a] + ctx.w[v] > ctx.cap[chosen[a]]:
+        if area[v] >= 0 or load[a] + ctx.w[v] > ctx.cap[chosen[a]] or pinned_area.get(v, a) != a:
             continue
         area[v] = a
         load[a] += ctx.w[v]
@@ -183,10 +179,14 @@ def grow(ctx: _Context, chosen: list[int]) -> np.ndarray:
         pending = False
         for v in np.flatnonzero(area < 0):
             touching = {area[x] for x in ctx.nbrs[v] if area[x] >= 0}
+            if v in pinned_area:
+                touching &= {pinned_area[v]}
             if touching:
                 a = min(touching, key=lambda t: ctx.d[v, chosen[t]])
                 area[v] = a
                 pending = True
+    for v in np.flatnonzero(area < 0):  # unreachable without breaking a lock: counted as a violation
+        area[v] = pinned_area.get(int(v), int(np.argmin([ctx.d[v, s] for s in chosen])))
     return area
 
 
@@ -210,7 +210,24 @@ class _State:
         return over + under
 
     def violation(self) -> int:
-        return sum(self.area_violation(a) for a in range(len(self.site)))
+        """Voters outside the bounds, plus a large count for every unit cut off from its site."""
+        bounds = sum(self.area_violation(a) for a in range(len(self.site)))
+        return bounds + 10 * self.ctx.problem.max_voters * self.disconnected()
+
+    def disconnected(self) -> int:
+        count = 0
+        for a, members in enumerate(self.members):
+            root = int(self.ctx.site_local_unit[self.site[a]])
+            seen = {root} if root in members else set()
+            stack = list(seen)
+            while stack:
+                u = stack.pop()
+                for v in self.ctx.nbrs[u]:
+                    if v in members and v not in seen:
+                        seen.add(v)
+                        stack.append(v)
+            count += len(members) - len(seen)
+        return count
 
     def travel(self) -> float:
         sites = np.array(self.site)[self.area]

@@ -92,6 +92,11 @@ def precheck(problem: PlanningProblem, parts: list[Part]) -> list[Diagnostic]:
     per_group_parts: dict[int, int] = {}
     for part in parts:
         per_group_parts[part.group] = per_group_parts.get(part.group, 0) + 1
+    part_of = {u: part.index for part in parts for u in part.units}
+    for u, site in sorted(problem.pinned.items()):
+        if part_of[u] != part_of[int(problem.site_unit[site])]:
+            reasons.append(Diagnostic("conflict_pin", {"unit": problem.unit_ids[u], "site": problem.site_ids[site]},
+                                      (problem.unit_ids[u],)))
     for part in parts:
         eu = label[part.group]
         unit_ids = tuple(problem.unit_ids[u] for u in part.units)
