@@ -60,12 +60,15 @@ class _Context:
         self.local = {u: i for i, u in enumerate(part.units)}
         self.sites = np.array(part.sites, dtype=int)
         self.w = problem.weights[self.units].astype(np.int64)
+        self.cw = problem.cost_w[self.units].astype(float)
+        self.contiguity = problem.contiguity
         self.sparse = problem.sparse[self.units]
         self.d = problem.distance[np.ix_(self.units, self.sites)] if len(self.sites) else np.zeros((len(self.units), 0))
         self.d = np.where(np.isfinite(self.d), self.d, _BIG)
         self.site_local_unit = np.array([self.local[int(problem.site_unit[s])] for s in self.sites], dtype=int)
         self.cap = np.minimum(problem.capacity[self.sites].astype(np.int64), problem.max_voters)
-        self.nbrs = [tuple(self.local[v] for v in problem.neighbours[u] if v in self.local) for u in part.units]
+        self.nbrs = [tuple(self.local[v] for v in problem.neighbours[u] if v in self.local) for u in part.units] \
+            if problem.contiguity else [() for _ in part.units]
         self.pinned = {self.local[u]: int(np.searchsorted(self.sites, s))
                        for u, s in problem.pinned.items() if u in self.local}
         self.forced = sorted({int(np.searchsorted(self.sites, s)) for s in problem.forced_open if s in set(part.sites)}
@@ -76,7 +79,7 @@ class _Context:
 def _weighted_cost(ctx: _Context, chosen: list[int]) -> float:
     if not chosen:
         return math.inf
-    return float((ctx.w * ctx.d[:, chosen].min(axis=1)).sum())
+    return float((ctx.cw * ctx.d[:, chosen].min(axis=1)).sum())
 
 
 def choose_sites(ctx: _Context, k: int, rng: np.random.Generator, randomize: bool) -> list[int] | None:
@@ -150,6 +153,8 @@ def _raise_capacity(ctx: _Context, chosen: list[int], total: int) -> list[int]:
 
 def grow(ctx: _Context, chosen: list[int]) -> np.ndarray:
     """Area index (position in ``chosen``) of each local unit, grown nearest-first from the sites."""
+    if not ctx.contiguity:
+        return _assign_nearest(ctx, chosen)
     n = len(ctx.units)
     area = np.full(n, -1, dtype=int)
     load = np.zeros(len(chosen), dtype=np.int64)
@@ -190,6 +195,27 @@ def grow(ctx: _Context, chosen: list[int]) -> np.ndarray:
     return area
 
 
+def _assign_nearest(ctx: _Context, chosen: list[int]) -> np.ndarray:
+    """Without contiguity: each unit to the nearest chosen site with room, biggest demands first."""
+    n = len(ctx.units)
+    area = np.full(n, -1, dtype=int)
+    load = np.zeros(len(chosen), dtype=np.int64)
+    for a, s in enumerate(chosen):
+        u = int(ctx.site_local_unit[s])
+        area[u] = a
+        load[a] += ctx.w[u]
+    caps = ctx.cap[chosen]
+    for u in np.argsort(-ctx.w, kind="stable"):
+        if area[u] >= 0:
+            continue
+        order = np.argsort(ctx.d[u, chosen], kind="stable")
+        fitting = [a for a in order if load[a] + ctx.w[u] <= caps[a]]
+        a = int(fitting[0]) if fitting else int(np.argmax(caps - load))
+        area[u] = a
+        load[a] += ctx.w[u]
+    return area
+
+
 class _State:
     """Areas of a part during local search, with loads and violation kept up to date."""
 
@@ -212,6 +238,8 @@ class _State:
     def violation(self) -> int:
         """Voters outside the bounds, plus a large count for every unit cut off from its site."""
         bounds = sum(self.area_violation(a) for a in range(len(self.site)))
+        if not self.ctx.contiguity:
+            return bounds
         return bounds + 10 * self.ctx.problem.max_voters * self.disconnected()
 
     def disconnected(self) -> int:
@@ -231,13 +259,15 @@ class _State:
 
     def travel(self) -> float:
         sites = np.array(self.site)[self.area]
-        return float((self.ctx.w * self.ctx.d[np.arange(len(self.area)), sites]).sum())
+        return float((self.ctx.cw * self.ctx.d[np.arange(len(self.area)), sites]).sum())
 
     def stays_connected(self, a: int, removed: int) -> bool:
         members = self.members[a]
         root = int(self.ctx.site_local_unit[self.site[a]])
         if removed == root:
             return False
+        if not self.ctx.contiguity:
+            return True
         remaining = len(members) - 1
         seen = {root}
         stack = [root]
@@ -277,7 +307,11 @@ def _move_pass(ctx: _Context, state: _State, deadline: float) -> bool:
         if u in roots or u in ctx.pinned:
             continue
         a = int(state.area[u])
-        targets = {int(state.area[v]) for v in ctx.nbrs[u]} - {a}
+        if ctx.contiguity:
+            targets = {int(state.area[v]) for v in ctx.nbrs[u]} - {a}
+        else:
+            near = np.argsort(ctx.d[u, state.site], kind="stable")[:8]
+            targets = {int(b) for b in near} - {a}
         if not targets:
             continue
         w, dense = int(ctx.w[u]), int(not ctx.sparse[u])
@@ -288,7 +322,7 @@ def _move_pass(ctx: _Context, state: _State, deadline: float) -> bool:
             before_b = state.area_violation(b)
             after_b = state.area_violation(b, int(state.load[b]) + w, int(state.dense[b]) + dense)
             d_violation = after_a + after_b - before_a - before_b
-            d_travel = w * (ctx.d[u, state.site[b]] - ctx.d[u, state.site[a]])
+            d_travel = ctx.cw[u] * (ctx.d[u, state.site[b]] - ctx.d[u, state.site[a]])
             key = (d_violation, d_travel)
             if key < best_key:
                 best, best_key = b, key
@@ -315,7 +349,7 @@ def _repick_sites(ctx: _Context, state: _State) -> bool:
         idx = np.fromiter(members, dtype=int)
 
         def key(s: int) -> tuple[int, float]:
-            return (max(0, load - int(ctx.cap[s])), float((ctx.w[idx] * ctx.d[idx, s]).sum()))
+            return (max(0, load - int(ctx.cap[s])), float((ctx.cw[idx] * ctx.d[idx, s]).sum()))
 
         best = min(options, key=key)
         if key(best) < key(current):

@@ -58,6 +58,9 @@ def _candidates(problem: PlanningProblem, part: Part, travel_bound: float | None
         root = int(problem.site_unit[j])
         allowed = {u for u in units if np.isfinite(problem.distance[u, j])}
         allowed.add(root)
+        if not problem.contiguity:
+            out[j] = sorted(allowed)
+            continue
         # keep only units connected to the root through allowed units
         seen = {root}
         queue = deque([root])
@@ -94,6 +97,7 @@ def build_model(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total:
         assumptions[literal] = diagnostic
         return literal
 
+    scale = objective_scale(problem)
     travel_literal = None
     if problem.max_travel_km is not None:
         travel_literal = assumption("travel_bound", Diagnostic("conflict_travel", {"km": problem.max_travel_km}))
@@ -135,8 +139,9 @@ def build_model(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total:
             if min_literal is not None:
                 constraint.only_enforce_if(min_literal)
         # --- contiguity: single-commodity flow rooted at the site's unit
-        for j, units in candidates.items():
-            _add_flow(model, problem, j, units, x, y, flows)
+        if problem.contiguity:
+            for j, units in candidates.items():
+                _add_flow(model, problem, j, units, x, y, flows)
         # --- travel bound
         if problem.max_travel_km is not None:
             for j, units in candidates.items():
@@ -149,9 +154,9 @@ def build_model(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total:
         # --- travel objective
         for j, units in candidates.items():
             for i in units:
-                metres = int(round(float(problem.distance[i, j]) * SCALE))
-                if problem.weights[i] > 0 and metres > 0:
-                    travel_terms.append((x[i, j], int(problem.weights[i]) * metres))
+                coefficient = int(round(float(problem.cost_w[i]) * float(problem.distance[i, j]) * scale))
+                if coefficient > 0:
+                    travel_terms.append((x[i, j], coefficient))
 
     # --- locks
     for u, j in sorted(problem.pinned.items()):
@@ -179,16 +184,24 @@ def build_model(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total:
         model.minimize(sum(y.values()))
         return _Model(model, x, y, flows, assumptions, travel_terms, all_candidates)
     if fixed_total is None:
-        cost = int(round(problem.area_cost * SCALE))
+        cost = int(round(problem.area_cost * scale))
         penalty_terms.extend((var, cost) for var in y.values())
     # --- keep what exists
     if problem.previous and problem.keep_weight > 0:
-        cost = int(round(problem.keep_weight * SCALE))
+        cost = int(round(problem.keep_weight * scale))
         for u, j in problem.previous.items():
             if (u, j) in x:
                 penalty_terms.append((x[u, j], -cost))  # reward staying; constant added back below
     model.minimize(sum(c * v for v, c in travel_terms) + sum(c * v for v, c in penalty_terms))
     return _Model(model, x, y, flows, assumptions, travel_terms, all_candidates)
+
+
+def objective_scale(problem: PlanningProblem) -> float:
+    """Integer scaling of the objective: metres, unless coefficients would grow too large for CP-SAT."""
+    finite = np.where(np.isfinite(problem.distance), problem.distance, 0.0)
+    largest = float((problem.cost_w[:, None] * finite).max()) if finite.size else 0.0
+    largest = max(largest, problem.area_cost, problem.keep_weight)
+    return float(SCALE) if largest * SCALE <= 1e12 else 1e12 / largest
 
 
 def _add_flow(model: cp_model.CpModel, problem: PlanningProblem, j: int, units: list[int],
@@ -280,10 +293,11 @@ def solve_exact(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total:
         keep_constant = problem.keep_weight * sum(1 for u in problem.previous if u in in_parts)
     if status in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         assignment = {i: j for (i, j), var in built.x.items() if solver.boolean_value(var)}
-        travel = sum(c * solver.value(v) for v, c in built.travel_terms) / SCALE
+        scale = objective_scale(problem)
+        travel = sum(c * solver.value(v) for v, c in built.travel_terms) / scale
         return ExactOutcome("optimal" if status == cp_model.OPTIMAL else "feasible", assignment, travel,
-                            solver.best_objective_bound / SCALE + keep_constant,
-                            solver.objective_value / SCALE + keep_constant, seconds,
+                            solver.best_objective_bound / scale + keep_constant,
+                            solver.objective_value / scale + keep_constant, seconds,
                             branches=int(solver.num_branches))
     if status == cp_model.INFEASIBLE:
         core = [built.assumptions[v] for v in _core_literals(solver, built)] if built.assumptions else []

@@ -33,6 +33,8 @@ def restrict(problem: PlanningProblem, units: Sequence[int], sites: Sequence[int
     return PlanningProblem(
         unit_ids=tuple(problem.unit_ids[u] for u in units),
         weights=problem.weights[units],
+        cost_weights=None if problem.cost_weights is None else problem.cost_weights[units],
+        contiguity=problem.contiguity,
         sparse=problem.sparse[units],
         group=np.zeros(len(units), dtype=int),
         group_labels=(problem.group_labels[int(problem.group[units[0]])],),
@@ -151,7 +153,7 @@ def relaxation_bound(problem: PlanningProblem, parts: Sequence[Part], *, fixed_t
                 var = lp.NumVar(0.0, 1.0, "")
                 x[u, j] = var
                 row.SetCoefficient(var, 1.0)
-                objective.SetCoefficient(var, float(problem.weights[u]) * d)
+                objective.SetCoefficient(var, float(problem.cost_w[u]) * d)
                 link = lp.Constraint(-lp.infinity(), 0.0)
                 link.SetCoefficient(var, 1.0)
                 link.SetCoefficient(y[j], -1.0)

@@ -68,7 +68,9 @@ def split_parts(problem: PlanningProblem) -> list[Part]:
         while stack:
             u = stack.pop()
             component.append(u)
-            for v in problem.neighbours[u]:
+            following = problem.neighbours[u] if problem.contiguity else \
+                np.flatnonzero(problem.group == problem.group[u]).tolist()
+            for v in following:
                 if not seen[v] and problem.group[v] == problem.group[u]:
                     seen[v] = True
                     stack.append(v)

@@ -54,6 +54,13 @@ class PlanningProblem:
     forced_closed: frozenset[int] = frozenset()
     previous: Mapping[int, int] = field(default_factory=dict)
     keep_weight: float = 0.0
+    cost_weights: np.ndarray | None = None
+    contiguity: bool = True
+
+    @property
+    def cost_w(self) -> np.ndarray:
+        """Weights of the travel objective: voters, unless other weights are given (benchmarks)."""
+        return self.weights if self.cost_weights is None else self.cost_weights
 
     @property
     def n_units(self) -> int:
@@ -98,7 +105,7 @@ class SolveResult:
 def travel_objective(problem: PlanningProblem, assignment: np.ndarray) -> float:
     """Total voter-weighted km from each unit to its site."""
     rows = np.arange(problem.n_units)
-    return float((problem.weights * problem.distance[rows, assignment]).sum())
+    return float((problem.cost_w * problem.distance[rows, assignment]).sum())
 
 
 def keep_penalty(problem: PlanningProblem, assignment: np.ndarray) -> float:

@@ -175,9 +175,9 @@ def _trivial(problem: PlanningProblem, part: Part, hint: dict[int, int]):
     fitting = [j for j in part.sites if min(problem.capacity[j], problem.max_voters) >= part.voters]
     forced = [j for j in part.sites if j in problem.forced_open]
     options = forced or fitting or list(part.sites)
-    best = min(options, key=lambda j: float(sum(problem.weights[u] * problem.distance[u, j] for u in part.units)))
+    best = min(options, key=lambda j: float(sum(problem.cost_w[u] * problem.distance[u, j] for u in part.units)))
     chosen = {u: best for u in part.units}
-    objective = sum(float(problem.weights[u] * problem.distance[u, best]) for u in part.units)
+    objective = sum(float(problem.cost_w[u] * problem.distance[u, best]) for u in part.units)
     if problem.areas is None and problem.max_travel_km is None:
         objective += problem.area_cost
     objective += _keep_penalty(problem, chosen)
