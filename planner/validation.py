@@ -22,7 +22,7 @@ from shapely.geometry.base import BaseGeometry
 from shapely.ops import unary_union
 from shapely.validation import explain_validity
 
-from geo.adjacency import rook_pairs
+from geo.adjacency import rook_pairs, voronoi_cells
 from geo.projection import WGS84, parse_crs, reproject, utm_crs
 from planner import eligibility
 from planner.findings import Finding, ScenarioError, error, errors_of, warning
@@ -633,6 +633,8 @@ def locate_points(frame: gpd.GeoDataFrame, units: gpd.GeoDataFrame, file: str,
     if frame.empty or units.empty:
         return frame
     unit_geoms = list(units.geometry)
+    if all(g.geom_type == "Point" for g in unit_geoms):
+        unit_geoms = voronoi_cells(unit_geoms)  # point units: their Voronoi cells stand for them
     unit_ids = list(units.index)
     tree = STRtree(unit_geoms)
     for fid, point in frame.geometry.items():
