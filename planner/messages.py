@@ -97,6 +97,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                               "not sparse, so no area can reach {min_voters}"),
     "infeasible_no_site": ("Phần {part} của đơn vị bầu cử {eu} (các đơn vị {units}) không có điểm bỏ phiếu nào",
                            "Part {part} of electoral unit {eu} (units {units}) has no candidate polling site"),
+    "infeasible_island": ("Đơn vị {name} (đơn vị bầu cử {eu}) không giáp đơn vị nào, không có liên kết (cầu, phà) "
+                          "và không có điểm bỏ phiếu: hãy thêm dòng vào links.csv hoặc một điểm bỏ phiếu",
+                          "Unit {name} (electoral unit {eu}) touches no unit, has no link (bridge, ferry) and no "
+                          "polling site: add a row to links.csv or a polling site"),
     "infeasible_capacity": ("Đơn vị bầu cử {eu}: sức chứa các điểm bỏ phiếu thiếu {short} cử tri "
                             "({voters} cử tri, sức chứa tối đa {capacity})",
                             "Electoral unit {eu}: site capacity is short by {short} voters "

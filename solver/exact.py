@@ -75,7 +75,8 @@ def _candidates(problem: PlanningProblem, part: Part, travel_bound: float | None
 
 
 def build_model(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total: int | None,
-                minimize: str = "cost", with_assumptions: bool = True) -> _Model:
+                minimize: str = "cost", with_assumptions: bool = True, formulation: str = "flow",
+                cuts: Sequence[tuple[int, tuple[int, ...], tuple[int, ...]]] = ()) -> _Model:
     """The CP-SAT model of the given parts (a fixed area count couples them).
 
     ``minimize="cost"``: travel, plus the price of each area when the count is not fixed, plus
@@ -139,9 +140,12 @@ def build_model(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total:
             if min_literal is not None:
                 constraint.only_enforce_if(min_literal)
         # --- contiguity: single-commodity flow rooted at the site's unit
-        if problem.contiguity:
+        if problem.contiguity and formulation == "flow":
             for j, units in candidates.items():
                 _add_flow(model, problem, j, units, x, y, flows)
+        elif problem.contiguity:
+            for j, units in candidates.items():
+                _add_touching(model, problem, j, units, x)
         # --- travel bound
         if problem.max_travel_km is not None:
             for j, units in candidates.items():
@@ -158,6 +162,10 @@ def build_model(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total:
                 if coefficient > 0:
                     travel_terms.append((x[i, j], coefficient))
 
+    for j, component, separator in cuts:  # cut formulation: v in C needs a unit of N(C) \ C
+        for v in component:
+            if (v, j) in x:
+                model.add(x[v, j] <= sum(x[u, j] for u in separator if (u, j) in x))
     # --- locks
     for u, j in sorted(problem.pinned.items()):
         if (u, j) in x:
@@ -233,6 +241,50 @@ def _add_flow(model: cp_model.CpModel, problem: PlanningProblem, j: int, units: 
         model.add_bool_or([x[v, j].Not(), *touching])
 
 
+def _add_touching(model: cp_model.CpModel, problem: PlanningProblem, j: int, units: list[int],
+                  x: dict[tuple[int, int], cp_model.IntVar]) -> None:
+    """A non-root unit of an area has a neighbour in it (the base of the cut formulation)."""
+    root = int(problem.site_unit[j])
+    members = set(units)
+    for v in units:
+        if v != root:
+            model.add_bool_or([x[v, j].Not(), *(x[u, j] for u in problem.neighbours[v] if u in members)])
+
+
+def disconnected_pieces(problem: PlanningProblem, assignment: dict[int, int]) -> list[tuple[int, tuple[int, ...],
+                                                                                         tuple[int, ...]]]:
+    """For each area, its pieces cut off from the site's unit, with the units bordering each piece."""
+    areas: dict[int, set[int]] = {}
+    for u, j in assignment.items():
+        areas.setdefault(j, set()).add(u)
+    pieces = []
+    for j, members in areas.items():
+        root = int(problem.site_unit[j])
+        reached = {root}
+        queue = deque([root])
+        while queue:
+            u = queue.popleft()
+            for v in problem.neighbours[u]:
+                if v in members and v not in reached:
+                    reached.add(v)
+                    queue.append(v)
+        rest = members - reached
+        while rest:
+            start = min(rest)
+            piece = {start}
+            queue = deque([start])
+            while queue:
+                u = queue.popleft()
+                for v in problem.neighbours[u]:
+                    if v in rest and v not in piece:
+                        piece.add(v)
+                        queue.append(v)
+            rest -= piece
+            border = {v for u in piece for v in problem.neighbours[u] if v not in piece}
+            pieces.append((j, tuple(sorted(piece)), tuple(sorted(border))))
+    return pieces
+
+
 def _flow_hint(problem: PlanningProblem, j: int, units: list[int], area_units: set[int]) -> dict[tuple[int, int], int]:
     """Flows of a BFS tree of the hinted area, so the hint is complete."""
     root = int(problem.site_unit[j])
@@ -272,9 +324,51 @@ def add_hint(built: _Model, problem: PlanningProblem, assignment: dict[int, int]
 
 def solve_exact(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total: int | None, time_limit: float,
                 seed: int, hint: dict[int, int] | None = None, workers: int | None = None,
-                minimize: str = "cost", explain: bool = True) -> ExactOutcome:
-    """Solve the parts jointly with CP-SAT; explain infeasibility by the rules in conflict."""
-    built = build_model(problem, parts, fixed_total=fixed_total, minimize=minimize, with_assumptions=explain)
+                minimize: str = "cost", explain: bool = True, formulation: str = "flow") -> ExactOutcome:
+    """Solve the parts jointly with CP-SAT; explain infeasibility by the rules in conflict.
+
+    ``formulation="flow"`` is one model with flow contiguity; ``"cuts"`` solves without it and adds
+    separator cuts for every disconnected piece, round after round, until the optimum is connected.
+    """
+    if formulation == "cuts" and problem.contiguity:
+        return _solve_with_cuts(problem, parts, fixed_total=fixed_total, time_limit=time_limit, seed=seed,
+                                hint=hint, workers=workers, minimize=minimize, explain=explain)
+    return _solve_once(problem, parts, fixed_total=fixed_total, time_limit=time_limit, seed=seed, hint=hint,
+                       workers=workers, minimize=minimize, explain=explain)
+
+
+def _solve_with_cuts(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total: int | None,
+                     time_limit: float, seed: int, hint: dict[int, int] | None, workers: int | None,
+                     minimize: str, explain: bool) -> ExactOutcome:
+    """Cut rounds: an optimum with no disconnected piece is optimal for the contiguous model too."""
+    import time
+
+    deadline = time.monotonic() + time_limit
+    cuts: list[tuple[int, tuple[int, ...], tuple[int, ...]]] = []
+    rounds = 0
+    while True:
+        rounds += 1
+        outcome = _solve_once(problem, parts, fixed_total=fixed_total,
+                              time_limit=max(0.1, deadline - time.monotonic()), seed=seed, hint=hint,
+                              workers=workers, minimize=minimize, explain=explain, formulation="cuts", cuts=cuts)
+        outcome.branches = rounds
+        if outcome.status not in ("optimal", "feasible"):
+            return outcome
+        pieces = disconnected_pieces(problem, outcome.assignment)
+        if not pieces:
+            return outcome
+        if outcome.status != "optimal" or time.monotonic() >= deadline:
+            # a disconnected plan is no plan: report the relaxation's bound only
+            return ExactOutcome("unknown", {}, math.inf, outcome.bound, None, outcome.seconds, branches=rounds)
+        cuts.extend(pieces)
+
+
+def _solve_once(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total: int | None, time_limit: float,
+                seed: int, hint: dict[int, int] | None, workers: int | None, minimize: str, explain: bool,
+                formulation: str = "flow",
+                cuts: Sequence[tuple[int, tuple[int, ...], tuple[int, ...]]] = ()) -> ExactOutcome:
+    built = build_model(problem, parts, fixed_total=fixed_total, minimize=minimize, with_assumptions=explain,
+                        formulation=formulation, cuts=cuts)
     if hint:
         add_hint(built, problem, hint)
     if built.assumptions:

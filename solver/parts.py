@@ -110,7 +110,12 @@ def precheck(problem: PlanningProblem, parts: list[Part]) -> list[Diagnostic]:
                                       unit_ids))
             continue
         if not part.sites:
-            reasons.append(Diagnostic("infeasible_no_site", common, unit_ids))
+            isolated = len(part.units) == 1 and not problem.neighbours[part.units[0]]
+            if isolated:
+                reasons.append(Diagnostic("infeasible_island", {"name": problem.name(part.units[0]), "eu": eu},
+                                          unit_ids))
+            else:
+                reasons.append(Diagnostic("infeasible_no_site", common, unit_ids))
             continue
         capacity = int(sum(min(int(problem.capacity[s]), problem.max_voters) for s in part.sites))
         if capacity < part.voters:

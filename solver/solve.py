@@ -52,8 +52,12 @@ def _travel_precheck(problem: PlanningProblem, parts: list[Part]) -> list[Diagno
 
 
 def solve(problem: PlanningProblem, *, time_limit: float = 60.0, seed: int = 0, method: str = "auto",
-          on_progress: ProgressCallback | None = None) -> SolveResult:
-    """Plan ``problem``: a valid assignment of every unit to an open site, or the reasons none exists."""
+          on_progress: ProgressCallback | None = None, formulation: str = "flow") -> SolveResult:
+    """Plan ``problem``: a valid assignment of every unit to an open site, or the reasons none exists.
+
+    ``formulation`` picks the exact model's contiguity: ``"flow"`` (one model) or ``"cuts"``
+    (separator cuts added in rounds); both are exact, the benchmarks compare them.
+    """
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
     start = time.monotonic()
@@ -71,9 +75,9 @@ def solve(problem: PlanningProblem, *, time_limit: float = 60.0, seed: int = 0, 
         if warm.status != STATUS_INFEASIBLE else {}
     deadline = start + time_limit
     if problem.areas is not None:
-        outcome = _solve_fixed(problem, parts, hint, deadline, seed, method)
+        outcome = _solve_fixed(problem, parts, hint, deadline, seed, method, formulation)
     else:
-        outcome = _solve_decided(problem, parts, hint, deadline, seed, method, on_progress)
+        outcome = _solve_decided(problem, parts, hint, deadline, seed, method, on_progress, formulation)
     assignment, statuses, bound, diagnostics, stats = outcome
     seconds = time.monotonic() - start
     if diagnostics:
@@ -109,7 +113,7 @@ def _with_model_objective(problem: PlanningProblem, result: SolveResult, seconds
 
 
 def _solve_fixed(problem: PlanningProblem, parts: list[Part], hint: dict[int, int], deadline: float, seed: int,
-                 method: str):
+                 method: str, formulation: str):
     """One model over all parts: the fixed area count couples them."""
     assignment = np.full(problem.n_units, -1, dtype=int)
     big = method == "auto" and any(_pairs(problem, p) > FULL_MODEL_MAX_PAIRS for p in parts)
@@ -121,7 +125,8 @@ def _solve_fixed(problem: PlanningProblem, parts: list[Part], hint: dict[int, in
                                  time_limit=max(1.0, deadline - time.monotonic()))
         return assignment, statuses, bound, [], {"engine": "lns"}
     outcome = solve_exact(problem, parts, fixed_total=problem.areas,
-                          time_limit=max(0.1, deadline - time.monotonic()), seed=seed, hint=hint or None)
+                          time_limit=max(0.1, deadline - time.monotonic()), seed=seed, hint=hint or None,
+                          formulation=formulation)
     if outcome.status == "infeasible":
         return assignment, ["infeasible"], None, outcome.diagnostics or [_structure(problem, parts)], {}
     for u, s in outcome.assignment.items():
@@ -130,7 +135,7 @@ def _solve_fixed(problem: PlanningProblem, parts: list[Part], hint: dict[int, in
 
 
 def _solve_decided(problem: PlanningProblem, parts: list[Part], hint: dict[int, int], deadline: float, seed: int,
-                   method: str, on_progress: ProgressCallback | None):
+                   method: str, on_progress: ProgressCallback | None, formulation: str):
     """Each part on its own: fewest areas within the travel bound, or travel plus area cost."""
     assignment = np.full(problem.n_units, -1, dtype=int)
     statuses: list[str] = []
@@ -154,7 +159,8 @@ def _solve_decided(problem: PlanningProblem, parts: list[Part], hint: dict[int, 
             bound = relaxation_bound(problem, [part], fixed_total=None, time_limit=max(0.5, 0.2 * budget))
             engines.add("lns")
         else:
-            status, chosen, bound, problems = _exact_decided(problem, part, part_hint, part_deadline, seed)
+            status, chosen, bound, problems = _exact_decided(problem, part, part_hint, part_deadline, seed,
+                                                             formulation)
             diagnostics.extend(problems)
             engines.add("full")
         statuses.append(status)
@@ -191,23 +197,25 @@ def _keep_penalty(problem: PlanningProblem, chosen: dict[int, int]) -> float:
                                      and problem.previous[u] != s)
 
 
-def _exact_decided(problem: PlanningProblem, part: Part, hint: dict[int, int], deadline: float, seed: int):
+def _exact_decided(problem: PlanningProblem, part: Part, hint: dict[int, int], deadline: float, seed: int,
+                   formulation: str):
     if problem.max_travel_km is not None:
         count = solve_exact(problem, [part], fixed_total=None, minimize="count",
-                            time_limit=max(0.1, 0.4 * (deadline - time.monotonic())), seed=seed, hint=hint or None)
+                            time_limit=max(0.1, 0.4 * (deadline - time.monotonic())), seed=seed, hint=hint or None,
+                            formulation=formulation)
         if count.status == "infeasible":
             return "infeasible", {}, None, count.diagnostics or [_structure(problem, [part])]
         if count.status not in ("optimal", "feasible"):
             return "unknown", {}, None, []
         k = len(set(count.assignment.values()))
         travel = solve_exact(problem, [part], fixed_total=k, time_limit=max(0.1, deadline - time.monotonic()),
-                             seed=seed, hint=count.assignment)
+                             seed=seed, hint=count.assignment, formulation=formulation)
         if travel.status not in ("optimal", "feasible"):
             return "feasible", count.assignment, None, []
         status = "optimal" if count.status == "optimal" and travel.status == "optimal" else "feasible"
         return status, travel.assignment, travel.bound, []
     outcome = solve_exact(problem, [part], fixed_total=None, time_limit=max(0.1, deadline - time.monotonic()),
-                          seed=seed, hint=hint or None)
+                          seed=seed, hint=hint or None, formulation=formulation)
     if outcome.status == "infeasible":
         return "infeasible", {}, None, outcome.diagnostics or [_structure(problem, [part])]
     if outcome.status not in ("optimal", "feasible"):

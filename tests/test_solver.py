@@ -230,7 +230,10 @@ def test_infeasible_capacity_and_missing_site_are_named() -> None:
     island = make_problem([(0, 1)], [900, 900, 400], [0], [[0.0], [1.0], [2.0]])
     result = solver.solve(island, time_limit=5)
     codes = {(d.code, d.units) for d in result.diagnostics}
-    assert ("infeasible_no_site", ("U2",)) in codes
+    assert ("infeasible_island", ("U2",)) in codes
+    lonely_pair = make_problem([(0, 1), (2, 3)], [900, 900, 400, 400], [0], [[0.0], [1.0], [2.0], [3.0]])
+    codes = {(d.code, d.units) for d in solver.solve(lonely_pair, time_limit=5).diagnostics}
+    assert ("infeasible_no_site", ("U2", "U3")) in codes
 
 
 def test_conflicting_pin_is_explained_by_assumptions() -> None:
@@ -265,3 +268,14 @@ def test_solver_imports_no_geometry_or_io() -> None:
             "print(bad); sys.exit(1 if bad else 0)")
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert completed.returncode == 0, completed.stdout + completed.stderr
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_cut_rounds_reach_the_same_optimum_as_flow(seed: int) -> None:
+    problem = random_problem(seed, n=8, m=4, areas=2)
+    flow = solver.solve(problem, time_limit=10, formulation="flow")
+    cuts = solver.solve(problem, time_limit=10, formulation="cuts")
+    assert flow.status == cuts.status
+    if flow.status == solver.STATUS_OPTIMAL:
+        assert cuts.objective == pytest.approx(flow.objective)
+        assert is_valid(problem, cuts)
