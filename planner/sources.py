@@ -90,7 +90,8 @@ def read_scenario(path: Path) -> tuple[RawScenario | None, list[Finding]]:
         layer = file_layer or gpkg_layer
         if layer is not None:
             layers[name] = layer
-        elif name in REQUIRED_LAYERS:
+        elif name in REQUIRED_LAYERS and not any((folder / f"{name}{suffix}").exists()
+                                                 for suffix in (".geojson", ".json")):
             findings.append(error("missing_file", file=f"{name}.geojson", name=f"{name}.geojson"))
     return RawScenario(path, config, config_path.name, layers), findings
 

@@ -248,7 +248,7 @@ def _text(value: Any) -> str:
 def _check_ids(layer: RawLayer, id_field: str, findings: list[Finding]) -> list[str]:
     """The id of each record ('' where missing), with missing and duplicate ids reported."""
     ids = [_text(r.get(id_field)) for r in layer.records]
-    if id_field not in layer.columns:
+    if id_field not in layer.columns and layer.records:
         findings.append(error("missing_column", file=layer.file, field=id_field, column=id_field))
         return ids
     for index, value in enumerate(ids):

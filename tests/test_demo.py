@@ -71,3 +71,23 @@ def test_generator_is_deterministic(tmp_path: Path) -> None:
     assert names == sorted(p.name for p in b.iterdir())
     match, mismatch, errors = filecmp.cmpfiles(a, b, names, shallow=False)
     assert match == names and not mismatch and not errors
+
+
+def test_unit_voters_counted_from_registry_when_absent(tmp_path: Path, cli) -> None:
+    import shutil
+
+    folder = tmp_path / "demo"
+    shutil.copytree(DEMO_DIR, folder)
+    declared = load_scenario(DEMO_DIR).units["voters"].astype(int)
+    doc = json.loads((folder / "units.geojson").read_text(encoding="utf-8"))
+    for feature in doc["features"]:
+        del feature["properties"]["voters"]
+    doc["features"][0]["properties"]["voters"] = int(declared.iloc[0]) + 5  # one declared, and wrong
+    (folder / "units.geojson").write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    scenario = load_scenario(folder)
+    first = scenario.units.index[0]
+    counted = scenario.units["voters"].astype(int)
+    assert counted.drop(first).equals(declared.drop(first))
+    disagree = [f for f in scenario.findings if f.code == "voters_disagree"]
+    assert [f.feature_id for f in disagree] == [first]
+    assert disagree[0].params["counted"] == int(declared.iloc[0])
