@@ -139,6 +139,21 @@ def test_not_contiguous(solved, cli) -> None:
     assert any(f["code"] == "area_not_contiguous" and f["feature_id"] == far_area for f in findings)
 
 
+def test_national_and_provincial_levels_R11(solved, cli) -> None:
+    scenario, plan = solved
+    area = _area_of(plan, "U0000")
+    doc = read_geojson(scenario / "units.geojson")
+    for f in doc["features"]:
+        if f["properties"]["unit_id"] == "U0000":
+            f["properties"]["eu_na"] = "QH-02"
+            f["properties"]["eu_province"] = "T-09"
+    write_geojson(scenario / "units.geojson", doc["features"])
+    code, findings = _findings(cli, scenario, plan)
+    assert code == 1
+    fields = {f["field"] for f in findings if f["code"] == "area_crosses_eu" and f["feature_id"] == area}
+    assert fields == {"eu_na", "eu_province"}
+
+
 def test_crosses_electoral_unit_R1(solved, cli) -> None:
     scenario, plan = solved
     # U0003 is in electoral unit B; move it into the area of its neighbour U0002 (unit A)
