@@ -35,7 +35,7 @@ def rook_pairs(geometries: Sequence[BaseGeometry], *, tolerance: float = SNAP_TO
         if a.geom_type == "Point" or b.geom_type == "Point":
             continue
         shared = a.buffer(tolerance).intersection(b.boundary)
-        if shared.length >= min_length:
+        if shared.length >= min_length + 2 * tolerance:  # a corner touch leaves up to 2 x tolerance
             pairs.add((i, j))
     return sorted(pairs)
 

@@ -109,7 +109,7 @@ def _run_solve(scenario: Path, out_dir: Path, *, areas: Optional[int], max_trave
                time_limit: float, seed: int, method: str, lang: Lang, quiet: bool,
                pins: tuple[tuple[str, str], ...] = (), open_sites: tuple[str, ...] = (),
                closed_sites: tuple[str, ...] = (), existing: Optional[Path] = None,
-               keep_weight: float = 0.0) -> None:
+               keep_weight: float = 0.0, travel: Optional[str] = None, contiguity: Optional[str] = None) -> None:
     from planner.pipeline import SolveOptions, existing_sites, plan_scenario
     from planner.plan import PlanFolderError, write_plan
     from planner.validation import load_scenario
@@ -128,7 +128,7 @@ def _run_solve(scenario: Path, out_dir: Path, *, areas: Optional[int], max_trave
         raise typer.Exit(EXIT_USAGE)
     options = SolveOptions(areas=areas, max_travel_km=max_travel_km, time_limit=time_limit, seed=seed,
                            method=method, pins=pins, open_sites=open_sites, closed_sites=closed_sites,
-                           existing=previous, keep_weight=keep_weight)
+                           existing=previous, keep_weight=keep_weight, travel=travel, contiguity=contiguity)
 
     def progress(stage: str, fraction: float) -> None:
         if not quiet:
@@ -208,6 +208,9 @@ def solve(scenario: Path = typer.Argument(..., help="Thư mục kịch bản ho�
           time_limit: float = typer.Option(60.0, "--time-limit", min=0.1, help="Giây / seconds"),
           seed: int = typer.Option(0, "--seed", help="Hạt giống ngẫu nhiên / random seed"),
           method: str = typer.Option("auto", "--method", help="auto | exact | construction"),
+          travel: Optional[str] = typer.Option(None, "--travel",
+                                               help="straight_line | road_km (mặc định: road_km khi có roads.geojson)"),
+          contiguity: Optional[str] = typer.Option(None, "--contiguity", help="touching | roads"),
           pin: list[str] = typer.Option([], "--pin", help="Ghim đơn vị vào điểm / pin a unit to a site: UNIT=SITE"),
           open_site: list[str] = typer.Option([], "--open", help="Buộc mở điểm / force a site open"),
           close_site: list[str] = typer.Option([], "--close", help="Buộc đóng điểm / force a site closed"),
@@ -223,6 +226,14 @@ def solve(scenario: Path = typer.Argument(..., help="Thư mục kịch bản ho�
     if method not in METHODS:
         err.print(f"--method: {method!r} ∉ {', '.join(METHODS)}", markup=False)
         raise typer.Exit(EXIT_USAGE)
+    from planner.travel import CONTIGUITY_MODES, TRAVEL_METRICS
+
+    if travel is not None and travel not in TRAVEL_METRICS:
+        err.print(f"--travel: {travel!r} ∉ {', '.join(TRAVEL_METRICS)}", markup=False)
+        raise typer.Exit(EXIT_USAGE)
+    if contiguity is not None and contiguity not in CONTIGUITY_MODES:
+        err.print(f"--contiguity: {contiguity!r} ∉ {', '.join(CONTIGUITY_MODES)}", markup=False)
+        raise typer.Exit(EXIT_USAGE)
     pins = []
     for item in pin:
         unit, sep, site = item.partition("=")
@@ -232,7 +243,8 @@ def solve(scenario: Path = typer.Argument(..., help="Thư mục kịch bản ho�
         pins.append((unit.strip(), site.strip()))
     _run_solve(scenario, out_dir, areas=areas, max_travel_km=max_travel_km, time_limit=time_limit, seed=seed,
                method=method, lang=lang, quiet=quiet, pins=tuple(pins), open_sites=tuple(open_site),
-               closed_sites=tuple(close_site), existing=existing, keep_weight=keep_weight)
+               closed_sites=tuple(close_site), existing=existing, keep_weight=keep_weight, travel=travel,
+               contiguity=contiguity)
 
 
 @app.command()

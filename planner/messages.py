@@ -90,6 +90,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                     "area of its own"),
     "deadline_passed": ("Phương án lập ngày {today}, sau hạn xác định khu vực bỏ phiếu {deadline}",
                         "The plan is made on {today}, after the deadline for fixing polling areas {deadline}"),
+    "no_roads": ("Không có đường nào dùng được trong roads.geojson; tính theo đường chim bay thay cho {metric}",
+                 "No usable road in roads.geojson; straight-line distance is used instead of {metric}"),
+    "road_unreached": ("Không có đường tới đơn vị {name}; tính theo đường chim bay nhân {factor}",
+                       "No road reaches unit {name}; straight line times {factor} is used"),
     # --- infeasibility ---------------------------------------------------------------------
     "infeasible_small_part": ("Phần {part} của đơn vị bầu cử {eu} (các đơn vị {units}) có {voters} cử tri, "
                               "không thuộc vùng thưa dân, nên không khu vực nào đạt {min_voters}",

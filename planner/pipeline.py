@@ -14,11 +14,13 @@ import pandas as pd
 import solver
 from geo.adjacency import adjacency_lists, rook_pairs, voronoi_cells
 from geo.dissolve import dissolve
-from geo.distance import STRAIGHT_LINE, population_points, straight_line_km
+from geo.distance import STRAIGHT_LINE
+from geo.roads import RoadSettings, road_joined_pairs
 from planner.findings import Finding, InfeasibleError, ScenarioError, error, warning
 from planner.plan import Plan
 from planner.rules import ELECTORAL_LEVELS, RULES
 from planner.scenario import Scenario
+from planner.travel import compute_travel
 from solver.problem import DEFAULT_AREA_COST_VOTER_KM, PlanningProblem, SolveResult
 
 ProgressCallback = Callable[[str, float], None]
@@ -33,13 +35,15 @@ class SolveOptions:
     time_limit: float = 60.0
     seed: int = 0
     method: str = "auto"
-    area_cost: float = DEFAULT_AREA_COST_VOTER_KM
+    area_cost: float | None = None
     today: dt.date | None = None
     pins: tuple[tuple[str, str], ...] = ()
     open_sites: tuple[str, ...] = ()
     closed_sites: tuple[str, ...] = ()
     existing: Mapping[str, str] | None = None
     keep_weight: float = 0.0
+    travel: str | None = None
+    contiguity: str | None = None
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,10 @@ class Geometry:
     cells: dict[str, Any]
     distance: np.ndarray
     metric: str = STRAIGHT_LINE
+    walk_min: np.ndarray | None = None
+    motorbike_min: np.ndarray | None = None
+    contiguity: str = "touching"
+    warnings: tuple[Finding, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -81,13 +89,20 @@ def build_problem(scenario: Scenario, options: SolveOptions) -> tuple[PlanningPr
     unit_ids = tuple(units.index)
     index = {u: i for i, u in enumerate(unit_ids)}
     cells = unit_cells(scenario)
+    config = scenario.config.travel
+    settings = RoadSettings(walk_kmh=config.walk_kmh, detour_factor=config.detour_factor,
+                            cutoff_km=config.cutoff_km, snap_tolerance_m=config.snap_tolerance_m)
+    travel = compute_travel(scenario, options.travel or config.metric, settings)
+    contiguity = options.contiguity or config.contiguity
     pairs = rook_pairs([cells[u] for u in unit_ids])
+    if contiguity == "roads" and travel.network is not None:
+        pairs = road_joined_pairs(travel.network, [cells[u] for u in unit_ids], pairs)
     pairs += [(index[a], index[b]) for a, b in zip(scenario.links["unit_a"], scenario.links["unit_b"])]
     keys = [tuple(str(units.at[u, level]) for level in ELECTORAL_LEVELS) for u in unit_ids]
     labels = sorted(set(keys))
     group_of = {k: i for i, k in enumerate(labels)}
     site_ids = tuple(sites.index)
-    distance = straight_line_km(population_points(list(units.geometry)), list(sites.geometry))
+    distance = travel.distance
     params = scenario.params
     objective = scenario.config.objective
     problem = PlanningProblem(
@@ -105,11 +120,20 @@ def build_problem(scenario: Scenario, options: SolveOptions) -> tuple[PlanningPr
         max_voters=params.max_voters,
         areas=options.areas if options.areas is not None else objective.areas,
         max_travel_km=options.max_travel_km if options.max_travel_km is not None else objective.max_travel_km,
-        area_cost=options.area_cost,
+        area_cost=_area_cost(options, objective),
         unit_names=tuple(f"{units.at[u, 'name']} ({u})" for u in unit_ids),
         **_locks(scenario, options, index, {s: j for j, s in enumerate(site_ids)}),
     )
-    return problem, Geometry(cells=cells, distance=distance)
+    return problem, Geometry(cells=cells, distance=distance, metric=travel.metric, walk_min=travel.walk_min,
+                             motorbike_min=travel.motorbike_min, contiguity=contiguity, warnings=travel.warnings)
+
+
+def _area_cost(options: SolveOptions, objective: Any) -> float:
+    if options.area_cost is not None:
+        return options.area_cost
+    if objective.area_cost is not None:
+        return objective.area_cost
+    return DEFAULT_AREA_COST_VOTER_KM
 
 
 def _locks(scenario: Scenario, options: SolveOptions, unit_index: dict[str, int],
@@ -161,7 +185,7 @@ def plan_scenario(scenario: Scenario, options: SolveOptions = SolveOptions(),
                           on_progress=on_progress)
     if result.status == solver.STATUS_INFEASIBLE or (result.assignment < 0).any():
         raise InfeasibleError([error(d.code, rule=_rule_of(d.code), **d.params) for d in result.diagnostics])
-    warnings = list(scenario.findings)
+    warnings = list(scenario.findings) + list(geometry.warnings)
     today = options.today or dt.date.today()
     if today > scenario.params.areas_deadline():
         warnings.append(warning("deadline_passed", rule="R6", today=today.isoformat(),
@@ -173,6 +197,19 @@ def plan_scenario(scenario: Scenario, options: SolveOptions = SolveOptions(),
 def _rule_of(code: str) -> str:
     return {"infeasible_small_part": "R2", "infeasible_capacity": "R8", "infeasible_no_site": "R7",
             "infeasible_area_count": "R2"}.get(code, "")
+
+
+def _area_times(geometry: Geometry, problem: PlanningProblem, result: SolveResult, rows: list[int],
+                weights: np.ndarray) -> dict[str, float | None]:
+    """Voter-weighted mean walking and motorbike minutes by road (None without roads)."""
+    out: dict[str, float | None] = {"mean_walk_min": None, "mean_motorbike_min": None}
+    if weights.sum() <= 0:
+        return out
+    sites = result.assignment[rows]
+    for key, matrix in (("mean_walk_min", geometry.walk_min), ("mean_motorbike_min", geometry.motorbike_min)):
+        if matrix is not None:
+            out[key] = round(float((matrix[rows, sites] * weights).sum() / weights.sum()), 2)
+    return out
 
 
 def _weighted_percentile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
@@ -194,6 +231,11 @@ def assemble_plan(scenario: Scenario, problem: PlanningProblem, geometry: Geomet
     order = sorted(members, key=lambda s: (group_label(scenario.electoral_key(min(members[s]))), min(members[s])))
     load = scenario.unit_load()
     unit_km = {problem.unit_ids[i]: float(geometry.distance[i, s]) for i, s in enumerate(result.assignment.tolist())}
+    index_of = {u: i for i, u in enumerate(problem.unit_ids)}
+
+    def w_of(unit_list: list[str]) -> np.ndarray:
+        return load.loc[unit_list].to_numpy(dtype=float)
+
     areas: list[dict[str, Any]] = []
     assignment: dict[str, str] = {}
     records = []
@@ -206,6 +248,7 @@ def assemble_plan(scenario: Scenario, problem: PlanningProblem, geometry: Geomet
             assignment[u] = area_id
         voters = int(load.loc[unit_list].sum())
         km = np.array([unit_km[u] for u in unit_list])
+        times = _area_times(geometry, problem, result, [index_of[u] for u in unit_list], w_of(unit_list))
         w = load.loc[unit_list].to_numpy(dtype=float)
         has = w > 0
         mean = float((km * w).sum() / w.sum()) if w.sum() > 0 else 0.0
@@ -217,7 +260,7 @@ def assemble_plan(scenario: Scenario, problem: PlanningProblem, geometry: Geomet
                         "n_units": len(unit_list), "mean_km": round(mean, 3),
                         "p95_km": round(_weighted_percentile(km, w, 0.95), 3),
                         "max_km": round(float(km[has].max()) if has.any() else 0.0, 3),
-                        "geometry": None})
+                        **times, "geometry": None})
     outline = dissolve(geometry.cells, {r["area_id"]: r["units"].split(", ") for r in records})
     for r in records:
         r["geometry"] = outline[r["area_id"]]
@@ -229,14 +272,15 @@ def assemble_plan(scenario: Scenario, problem: PlanningProblem, geometry: Geomet
     outlines = gpd.GeoDataFrame(records, geometry="geometry", crs=scenario.crs,
                                 columns=["area_id", "site_id", "kind", "facility_id", "voters", "site_name",
                                          "units", "unit_names", "n_units", "mean_km", "p95_km", "max_km",
-                                         "geometry"])
-    report = build_report(scenario, problem, result, options, areas, records, warnings, geometry.metric)
+                                         "mean_walk_min", "mean_motorbike_min", "geometry"])
+    report = build_report(scenario, problem, result, options, areas, records, warnings, geometry.metric,
+                          geometry.contiguity)
     return Plan(assignment=assignment, areas=tuple(areas), report=report), outlines
 
 
 def build_report(scenario: Scenario, problem: PlanningProblem, result: SolveResult, options: SolveOptions,
                  areas: list[dict[str, Any]], records: list[dict[str, Any]], warnings: list[Finding],
-                 metric: str) -> dict[str, Any]:
+                 metric: str, contiguity: str = "touching") -> dict[str, Any]:
     weights = problem.weights.astype(float)
     rows = np.arange(problem.n_units)
     unit_km = problem.distance[rows, result.assignment]
@@ -259,6 +303,7 @@ def build_report(scenario: Scenario, problem: PlanningProblem, result: SolveResu
                        "keep_weight_voter_km": problem.keep_weight if problem.previous else None,
                        "units_moved_from_existing": _moved(problem, result) if problem.previous else None},
         "travel_metric": metric,
+        "contiguity": contiguity,
         "objective": {"minimised": _minimised(problem), "value": round(result.objective, 3),
                       "travel_voter_km": round(float((unit_km * weights).sum()), 3),
                       "lower_bound": None if result.bound is None else round(result.bound, 3),

@@ -19,6 +19,19 @@ class Objective:
 
     areas: int | None = None
     max_travel_km: float | None = None
+    area_cost: float | None = None
+
+
+@dataclass(frozen=True)
+class TravelConfig:
+    """``[travel]``: how travel is measured and what counts as neighbouring units (unset: defaults)."""
+
+    metric: str | None = None
+    contiguity: str = "touching"
+    walk_kmh: float = 4.5
+    detour_factor: float = 1.3
+    cutoff_km: float | None = None
+    snap_tolerance_m: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -29,6 +42,7 @@ class ScenarioConfig:
     commune_code: str
     params: LawParameters
     objective: Objective = field(default_factory=Objective)
+    travel: TravelConfig = field(default_factory=TravelConfig)
 
 
 @dataclass(frozen=True)

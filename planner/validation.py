@@ -27,7 +27,7 @@ from geo.projection import WGS84, parse_crs, reproject, utm_crs
 from planner import eligibility
 from planner.findings import Finding, ScenarioError, error, errors_of, warning
 from planner.rules import FACILITY_KINDS, LawParameters, facility_is_separate
-from planner.scenario import Objective, Scenario, ScenarioConfig
+from planner.scenario import Objective, Scenario, ScenarioConfig, TravelConfig
 from planner.sources import RawLayer, RawScenario, read_scenario
 
 #: A feature further than this from the commune's centre, and far beyond the other units,
@@ -41,7 +41,8 @@ OVERLAP_MIN_M2 = 10.0
 _CONFIG_KEYS = {
     "scenario": {"name", "commune_code", "election_date"},
     "rules": {"min_voters", "max_voters", "special_facility_min_voters", "min_age"},
-    "objective": {"areas", "max_travel_km"},
+    "objective": {"areas", "max_travel_km", "area_cost_voter_km"},
+    "travel": {"metric", "contiguity", "walk_kmh", "detour_factor", "cutoff_km", "snap_tolerance_m"},
 }
 
 
@@ -175,11 +176,49 @@ def validate_config(doc: dict[str, Any] | None, file: str, findings: list[Findin
         else:
             findings.append(error("bad_value", file=file, field="objective.max_travel_km", value=value,
                                   expected="a positive number of kilometres"))
+    area_cost = None
+    if "area_cost_voter_km" in objective:
+        area_cost = _positive(objective["area_cost_voter_km"], file, "objective.area_cost_voter_km", findings,
+                              allow_zero=True)
+    travel = _travel_config(doc.get("travel") if isinstance(doc.get("travel"), dict) else {}, file, findings)
     if len(errors_of(findings)) > before or election_date is None:
         return None
     params = LawParameters(election_date=election_date, **values)
     return ScenarioConfig(name=str(scenario["name"]).strip(), commune_code=str(scenario["commune_code"]).strip(),
-                          params=params, objective=Objective(areas=areas, max_travel_km=max_travel))
+                          params=params, objective=Objective(areas=areas, max_travel_km=max_travel,
+                                                             area_cost=area_cost),
+                          travel=travel)
+
+
+def _positive(value: Any, file: str, key: str, findings: list[Finding], allow_zero: bool = False) -> float | None:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and (value > 0 or allow_zero and value == 0):
+        return float(value)
+    findings.append(error("bad_value", file=file, field=key, value=value, expected="a positive number"))
+    return None
+
+
+def _travel_config(section: dict[str, Any], file: str, findings: list[Finding]) -> TravelConfig:
+    from planner.travel import CONTIGUITY_MODES, TRAVEL_METRICS
+
+    values: dict[str, Any] = {}
+    if "metric" in section:
+        if section["metric"] in TRAVEL_METRICS:
+            values["metric"] = section["metric"]
+        else:
+            findings.append(error("bad_value", file=file, field="travel.metric", value=section["metric"],
+                                  expected=" / ".join(TRAVEL_METRICS)))
+    if "contiguity" in section:
+        if section["contiguity"] in CONTIGUITY_MODES:
+            values["contiguity"] = section["contiguity"]
+        else:
+            findings.append(error("bad_value", file=file, field="travel.contiguity", value=section["contiguity"],
+                                  expected=" / ".join(CONTIGUITY_MODES)))
+    for key in ("walk_kmh", "detour_factor", "cutoff_km", "snap_tolerance_m"):
+        if key in section:
+            number = _positive(section[key], file, f"travel.{key}", findings)
+            if number is not None:
+                values[key] = number
+    return TravelConfig(**values)
 
 
 def _parse_config_date(value: Any, file: str, findings: list[Finding]) -> dt.date | None:
