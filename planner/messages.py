@@ -94,6 +94,8 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                  "No usable road in roads.geojson; straight-line distance is used instead of {metric}"),
     "road_unreached": ("Không có đường tới đơn vị {name}; tính theo đường chim bay nhân {factor}",
                        "No road reaches unit {name}; straight line times {factor} is used"),
+    "derived_point_dropped": ("Điểm {name} lấy từ OpenStreetMap nằm ngoài xã ({distance_m} m), bỏ qua",
+                              "Site {name} from OpenStreetMap lies outside the commune ({distance_m} m) and was left out"),
     # --- infeasibility ---------------------------------------------------------------------
     "infeasible_small_part": ("Phần {part} của đơn vị bầu cử {eu} (các đơn vị {units}) có {voters} cử tri, "
                               "không thuộc vùng thưa dân, nên không khu vực nào đạt {min_voters}",

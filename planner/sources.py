@@ -37,6 +37,7 @@ class RawLayer:
     geometry_errors: dict[int, str] = field(default_factory=dict)
     crs: str | None = None
     columns: tuple[str, ...] = ()
+    derived: bool = False  # made by the engine (sites from OpenStreetMap), not drawn by the user
 
 
 @dataclass
@@ -81,9 +82,10 @@ def read_scenario(path: Path) -> tuple[RawScenario | None, list[Finding]]:
     config = read_config(config_path, findings)
     layers: dict[str, RawLayer] = {}
     gpkg_layers = _read_geopackage(gpkg, findings) if gpkg is not None else {}
+    osm_layers = _read_osm_extract(folder, findings)
     for name in SPATIAL_LAYERS + TABLE_LAYERS:
         file_layer = _read_file_layer(folder, name, findings)
-        gpkg_layer = gpkg_layers.get(name)
+        gpkg_layer = gpkg_layers.get(name) or osm_layers.get(name)
         if file_layer is not None and gpkg_layer is not None:
             findings.append(warning("both_sources", file=file_layer.file, layer=name,
                                     file_a=file_layer.file, file_b=gpkg_layer.file))
@@ -94,6 +96,34 @@ def read_scenario(path: Path) -> tuple[RawScenario | None, list[Finding]]:
                                                  for suffix in (".geojson", ".json")):
             findings.append(error("missing_file", file=f"{name}.geojson", name=f"{name}.geojson"))
     return RawScenario(path, config, config_path.name, layers), findings
+
+
+def _read_osm_extract(folder: Path, findings: list[Finding]) -> dict[str, RawLayer]:
+    """Roads, and candidate sites, from an OpenStreetMap extract in the scenario folder."""
+    from geo.osm import is_osm_extract, read_osm
+
+    extracts = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("_")
+                      and is_osm_extract(p))
+    if not extracts:
+        return {}
+    path = extracts[0]
+    try:
+        roads, sites = read_osm(path)
+    except Exception as exc:  # pyosmium raises RuntimeError for broken files
+        findings.append(error("unreadable_file", file=path.name, detail=str(exc)))
+        return {}
+    layers = {
+        "roads": RawLayer(name="roads", file=f"{path.name}#roads", columns=("osm_id", "highway", "speed_kmh", "bridge"),
+                          records=[{"road_id": f"way/{r.osm_id}", "highway": r.highway, "speed_kmh": r.speed_kmh,
+                                    "bridge": r.bridge} for r in roads],
+                          geometries=[r.geometry for r in roads]),
+        "sites": RawLayer(name="sites", file=f"{path.name}#sites",
+                          columns=("site_id", "name", "capacity", "kind", "osm_id"),
+                          records=[{"site_id": f"OSM{k + 1:03d}", "name": s.name, "capacity": s.capacity,
+                                    "kind": s.kind, "osm_id": s.osm_id} for k, s in enumerate(sites)],
+                          geometries=[s.geometry for s in sites], derived=True),
+    }
+    return layers
 
 
 def read_config(path: Path, findings: list[Finding]) -> dict[str, Any] | None:

@@ -83,13 +83,15 @@ def validate(raw: RawScenario) -> tuple[Scenario | None, list[Finding]]:
     roads = _project(roads, crs) if roads is not None else None
 
     check_far_features(units, "units", units_layer.file, findings)
-    check_far_features(sites, "sites", _file_of(raw, "sites"), findings, reference=units)
+    if not (raw.layers.get("sites") and raw.layers["sites"].derived):
+        check_far_features(sites, "sites", _file_of(raw, "sites"), findings, reference=units)
     check_far_features(facilities, "facilities", _file_of(raw, "facilities"), findings, reference=units)
     units = units[~units.index.isin(_far_ids(findings, units_layer.file))]
 
     unit_ids = set(units.index)
     links = validate_links(raw.layers.get("links"), unit_ids, findings)
-    sites = locate_points(sites, units, _file_of(raw, "sites"), findings)
+    sites = locate_points(sites, units, _file_of(raw, "sites"), findings,
+                          derived=bool(raw.layers.get("sites") and raw.layers["sites"].derived))
     facilities = locate_points(facilities, units, _file_of(raw, "facilities"), findings)
 
     if registry is not None and registry_layer is not None:
@@ -665,8 +667,12 @@ def _far_ids(findings: list[Finding], file: str) -> set[str]:
 
 
 def locate_points(frame: gpd.GeoDataFrame, units: gpd.GeoDataFrame, file: str,
-                  findings: list[Finding]) -> gpd.GeoDataFrame:
-    """Add ``unit_id``: the unit each point stands in; points outside every unit are errors."""
+                  findings: list[Finding], derived: bool = False) -> gpd.GeoDataFrame:
+    """Add ``unit_id``: the unit each point stands in; points outside every unit are errors.
+
+    For points the engine derived itself (sites from OpenStreetMap), those outside the commune are
+    dropped with a warning instead: the extract usually covers more than the commune.
+    """
     frame = frame.copy()
     frame["unit_id"] = ""
     if frame.empty or units.empty:
@@ -686,6 +692,9 @@ def locate_points(frame: gpd.GeoDataFrame, units: gpd.GeoDataFrame, file: str,
         distance = unit_geoms[nearest].distance(point)
         if distance <= POINT_SNAP_M:
             frame.at[fid, "unit_id"] = unit_ids[nearest]
+        elif derived:
+            findings.append(warning("derived_point_dropped", file=file, feature_id=fid, field="geometry",
+                                    name=frame.at[fid, "name"], distance_m=round(distance)))
         else:
             findings.append(error("point_outside_units", file=file, feature_id=fid, field="geometry",
                                   distance_m=round(distance)))

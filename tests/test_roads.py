@@ -128,3 +128,40 @@ def test_unit_no_road_reaches_falls_back_with_a_warning(tmp_path: Path, cli) -> 
     report = json.loads((plan / "report.json").read_text(encoding="utf-8"))
     unreached = {w["feature_id"] for w in report["warnings"] if w["code"] == "road_unreached"}
     assert "U0200" in unreached and "U0001" not in unreached
+
+
+SHARED_OSM = Path(__file__).parents[2] / "shared" / "data" / "real" / "hanoi-central" / "van_mieu_2023-12.osm"
+
+
+@pytest.mark.skipif(not SHARED_OSM.exists(), reason="../shared/data/real is not beside the project")
+def test_real_osm_extract_loads_routes_and_solves(tmp_path: Path, cli) -> None:
+    """The Văn Miếu OSM export: roads and candidate sites from OSM, synthetic units over the box."""
+    import shutil
+
+    from shapely.geometry import box
+
+    folder = tmp_path / "van-mieu"
+    folder.mkdir()
+    shutil.copy(SHARED_OSM, folder / SHARED_OSM.name)
+    west, south, east, north = 105.82683, 21.02329, 105.83901, 21.03035
+    cols, rows = 4, 3
+    features = []
+    for r in range(rows):
+        for c in range(cols):
+            cell = box(west + (east - west) * c / cols, south + (north - south) * r / rows,
+                       west + (east - west) * (c + 1) / cols, south + (north - south) * (r + 1) / rows)
+            features.append({"type": "Feature", "geometry": mapping(cell),
+                             "properties": {"unit_id": f"TDP{r * cols + c + 1:02d}", "name": f"Tổ dân phố {r * cols + c + 1}",
+                                            "voters": 700, "eu_commune": "P-01"}})
+    write_geojson(folder / "units.geojson", features)
+    (folder / "scenario.toml").write_text('[scenario]\nname = "Phường Văn Miếu (thử)"\ncommune_code = "00001"\n'
+                                          'election_date = "2026-03-15"\n', encoding="utf-8")
+    code, report = cli.json("validate", folder)
+    assert code == 0, report
+    plan = tmp_path / "plan"
+    code, _, err = cli("solve", folder, "--out", plan, "--time-limit", "20", "-q")
+    assert code == 0, err
+    result = json.loads((plan / "report.json").read_text(encoding="utf-8"))
+    assert result["travel_metric"] == "road_km"
+    assert all(a["site_id"].startswith("OSM") for a in result["areas"])
+    assert cli("check", folder, plan)[0] == 0
