@@ -303,6 +303,126 @@ def demo(out_dir: Optional[Path] = typer.Option(None, "--out", help="Thư mục 
                    method="auto", lang=lang, quiet=False)
 
 
+def _load_plan_or_exit(scenario: Path, plan: Path, lang: Lang):
+    from planner.plan import read_plan
+    from planner.validation import load_scenario
+
+    try:
+        loaded = load_scenario(scenario)
+    except ScenarioError as exc:
+        _print_findings(errors_of(exc.findings), lang, err)
+        raise typer.Exit(EXIT_INVALID)
+    files, findings = read_plan(plan)
+    if files is None:
+        _print_findings(findings, lang, err)
+        raise typer.Exit(EXIT_INVALID)
+    if loaded.registry is None:
+        err.print(_t(lang, "Kịch bản không có danh sách cư dân voters.csv.", "The scenario has no voters.csv registry."),
+                  markup=False)
+        raise typer.Exit(EXIT_INVALID)
+    return loaded, files
+
+
+@app.command()
+def voters(scenario: Path = typer.Argument(..., help="Thư mục kịch bản / scenario folder"),
+           plan: Path = typer.Argument(..., help="Thư mục phương án / plan folder"),
+           out_dir: Optional[Path] = typer.Option(None, "--out", help="Thư mục ghi / output folder (PLAN/voters)"),
+           formats: str = typer.Option("xlsx,pdf", "--format", help="xlsx,pdf"),
+           cards: bool = typer.Option(True, "--cards/--no-cards", help="Thẻ cử tri / voter cards"),
+           lang: Lang = LangOption) -> None:
+    """Danh sách cử tri và thẻ cử tri theo khu vực / Voter lists and cards per area."""
+    from planner.voterexport import FORMATS, export_voter_documents
+
+    chosen = tuple(f.strip() for f in formats.split(",") if f.strip())
+    if not chosen or any(f not in FORMATS for f in chosen):
+        err.print(f"--format: {formats!r} (xlsx, pdf)", markup=False)
+        raise typer.Exit(EXIT_USAGE)
+    loaded, files = _load_plan_or_exit(scenario, plan, lang)
+    target = out_dir or plan.parent / f"{plan.name}-voters"
+
+    def progress(stage: str, fraction: float) -> None:
+        err.print(f"  {stage}: {fraction:.0%}", markup=False)
+
+    export = export_voter_documents(loaded, files, target, formats=chosen, cards=cards, on_progress=progress)
+    _print_voter_summary(export.lists, lang)
+    out.print(_t(lang, f"Đã ghi {len(export.files)} tệp vào {target}", f"Wrote {len(export.files)} files to {target}"),
+              markup=False)
+
+
+def _print_voter_summary(lists, lang: Lang) -> None:
+    table = Table(title=_t(lang, "Danh sách cử tri", "Voter lists"))
+    for header in (_t(lang, "Khu vực", "Area"), _t(lang, "Cử tri", "Voters"), _t(lang, "Nam", "Men"),
+                   _t(lang, "Nữ", "Women"), "QH", _t(lang, "Tỉnh", "Province"), _t(lang, "Xã", "Commune")):
+        table.add_column(header, justify="right")
+    for area in lists.lists:
+        if area.confidential:
+            table.add_row(area.area_id, _t(lang, "(bảo mật)", "(confidential)"), "", "", "", "", "")
+            continue
+        t = area.totals()
+        table.add_row(area.area_id, _num(t["voters"], lang), _num(t["male"], lang), _num(t["female"], lang),
+                      _num(t["ballot_na"], lang), _num(t["ballot_province"], lang), _num(t["ballot_commune"], lang))
+    out.print(table)
+    report = lists.report["total"]
+    from planner.eligibility import REASON_LABELS
+
+    labels = {k: (REASON_LABELS.get(k, (k, k))[0 if lang == Lang.vi else 1]) for k in report}
+    out.print(_t(lang, "Theo lý do: ", "By reason: ") + ", ".join(f"{labels[k]} {v}" for k, v in report.items())
+              + _t(lang, f"; trùng lặp đã xử lý {lists.report['duplicates_resolved']}",
+                   f"; duplicates resolved {lists.report['duplicates_resolved']}"), markup=False)
+
+
+@app.command("voters-change")
+def voters_change(scenario: Path = typer.Argument(..., help="Thư mục kịch bản / scenario folder"),
+                  plan: Path = typer.Argument(..., help="Thư mục phương án / plan folder"),
+                  changes: Path = typer.Argument(..., help="Tệp CSV yêu cầu thay đổi / changes CSV"),
+                  out_dir: Optional[Path] = typer.Option(None, "--out", help="Thư mục ghi / output folder"),
+                  formats: str = typer.Option("xlsx,pdf", "--format"),
+                  cards: bool = typer.Option(False, "--cards/--no-cards"),
+                  lang: Lang = LangOption) -> None:
+    """Sửa đổi danh sách cử tri đến 24 giờ trước bầu cử / Amend voter lists until 24 h before voting."""
+    import csv as csv_module
+
+    from planner.changes import CHANGE_COLUMNS, apply_changes
+    from planner.sources import read_csv
+    from planner.voterexport import export_voter_documents
+    from planner.voterlists import build_lists
+
+    loaded, files = _load_plan_or_exit(scenario, plan, lang)
+    findings: list[Finding] = []
+    layer = read_csv(changes, "changes", findings) if changes.exists() else None
+    if layer is None:
+        _print_findings(findings or [Finding("error", "missing_file", changes.name, params={"name": str(changes)})],
+                        lang, err)
+        raise typer.Exit(EXIT_INVALID)
+    missing = [c for c in ("action", "citizen_id", "requested_at") if c not in layer.columns]
+    if missing:
+        _print_findings([Finding("error", "missing_column", changes.name, field=c, params={"column": c})
+                         for c in missing], lang, err)
+        raise typer.Exit(EXIT_INVALID)
+    import pandas as pd
+
+    frame = pd.DataFrame([{c: r.get(c, "") for c in CHANGE_COLUMNS} for r in layer.records], columns=list(CHANGE_COLUMNS))
+    frame.index = pd.RangeIndex(2, len(frame) + 2)
+    amended, results = apply_changes(build_lists(loaded, files), frame, loaded)
+    target = out_dir or plan.parent / f"{plan.name}-voters-amended"
+    export = export_voter_documents(loaded, files, target, formats=tuple(f for f in formats.split(",") if f),
+                                    cards=cards, lists=amended)
+    with open(target / "changes-log.csv", "w", encoding="utf-8", newline="") as handle:
+        writer = csv_module.writer(handle, lineterminator="\n")
+        writer.writerow(["line", "action", "citizen_id", "accepted", "from_area", "to_area", "message", "message_en"])
+        for r in results:
+            writer.writerow([r.line, r.action, r.citizen_id, "yes" if r.accepted else "no", r.from_area, r.to_area,
+                             r.message_vi, r.message_en])
+    for r in results:
+        style = "green" if r.accepted else "red"
+        message = r.message_vi if lang == Lang.vi else r.message_en
+        out.print(f"{_t(lang, 'dòng', 'line')} {r.line} {r.action} {r.citizen_id}: {message}", style=style, markup=False)
+    accepted = sum(r.accepted for r in results)
+    out.print(_t(lang, f"{accepted}/{len(results)} yêu cầu được chấp nhận; đã ghi {target}",
+                 f"{accepted}/{len(results)} requests accepted; wrote {target}"), markup=False)
+    raise typer.Exit(EXIT_OK if accepted == len(results) else EXIT_INVALID)
+
+
 def main() -> None:
     """Console entry point: run the app, turning unexpected failures into a short message (exit 4).
 

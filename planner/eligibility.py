@@ -26,6 +26,18 @@ REASON_UNDER_AGE = "under_age"
 REASON_DUPLICATE = "duplicate"
 REASON_BAD_DATE = "bad_date"
 
+#: Vietnamese and English labels of the reasons in eligibility reports.
+REASON_LABELS = {
+    "eligible": ("đủ điều kiện", "eligible"),
+    REASON_UNDER_AGE: ("chưa đủ 18 tuổi (R15)", "under 18 (R15)"),
+    REASON_DUPLICATE: ("trùng số định danh (R20)", "duplicate id (R20)"),
+    REASON_BAD_DATE: ("ngày sinh sai", "bad birth date"),
+    "deprived": ("bị tước quyền bầu cử (R17)", "deprived by a court (R17)"),
+    "death_sentence": ("bị kết án tử hình (R17)", "sentenced to death (R17)"),
+    "imprisoned": ("đang chấp hành án phạt tù (R17)", "serving a prison sentence (R17)"),
+    "incapacitated": ("mất năng lực hành vi dân sự (R17)", "lost civil act capacity (R17)"),
+}
+
 
 def parse_birth_date(text: str) -> dt.date | None:
     """A birth date from ``YYYY-MM-DD``, ``YYYY-MM`` or ``YYYY``.
@@ -69,22 +81,35 @@ def is_of_age(birth: dt.date, params: LawParameters) -> bool:
     return coming_of_age(birth, params.min_age) <= params.election_date
 
 
+def parse_birth_dates(texts: pd.Series) -> pd.Series:
+    """Vectorised :func:`parse_birth_date`: datetime64 values, NaT where the text is not a date."""
+    parts = texts.fillna("").astype(str).str.strip().str.extract(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+    frame = pd.DataFrame({"year": pd.to_numeric(parts[0], errors="coerce"),
+                          "month": pd.to_numeric(parts[1], errors="coerce").fillna(1),
+                          "day": pd.to_numeric(parts[2], errors="coerce").fillna(1)})
+    valid = frame["year"].notna()
+    out = pd.Series(pd.NaT, index=texts.index, dtype="datetime64[ns]")
+    if valid.any():
+        out[valid] = pd.to_datetime(frame[valid].astype(int), errors="coerce")
+    return out
+
+
 def assess_registry(registry: pd.DataFrame, params: LawParameters) -> pd.DataFrame:
     """Decide each row: ``eligible`` (bool) and ``reason`` ('' or why not).
 
-    Reasons: ``bad_date``, ``under_age`` (R15), an excluding status (R17), ``duplicate`` (R20:
+    Reasons: ``bad_date``, ``under_age`` (R15, R16), an excluding status (R17), ``duplicate`` (R20:
     a citizen listed once; the row kept is the facility row, else the permanent residence,
-    else the first in file order).
+    else the first in file order; ``kept_row`` names it).
     """
     frame = registry.copy()
-    births = frame["date_of_birth"].map(lambda s: parse_birth_date(str(s)))
+    births = parse_birth_dates(frame["date_of_birth"])
     status = frame["status"].fillna("").astype(str).str.strip()
+    latest = pd.Timestamp(latest_eligible_birth(params))
     reason = pd.Series(REASON_ELIGIBLE, index=frame.index, dtype=object)
     reason[births.isna()] = REASON_BAD_DATE
-    of_age = births.map(lambda b: b is not None and is_of_age(b, params))
-    reason[(reason == REASON_ELIGIBLE) & ~of_age.astype(bool)] = REASON_UNDER_AGE
-    excluded = status.isin(EXCLUDING_STATUSES)
-    reason[(reason == REASON_ELIGIBLE) & excluded] = status[(reason == REASON_ELIGIBLE) & excluded]
+    reason[(reason == REASON_ELIGIBLE) & (births > latest)] = REASON_UNDER_AGE
+    excluded = (reason == REASON_ELIGIBLE) & status.isin(EXCLUDING_STATUSES)
+    reason[excluded] = status[excluded]
     frame["reason"] = reason
     frame["kept_row"] = -1
     candidates = frame[frame["reason"] == REASON_ELIGIBLE]
@@ -114,3 +139,54 @@ def count_voters(assessed: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
     per_unit = eligible[facility == ""].groupby("unit_id").size()
     per_facility = eligible[facility != ""].groupby("facility_id").size()
     return per_unit.astype(int), per_facility.astype(int)
+
+
+#: Facility kinds whose voters take the National Assembly and provincial ballots only (R22).
+NO_COMMUNE_BALLOT_FACILITIES = frozenset({"armed_forces", "detention", "compulsory_education", "drug_rehab"})
+
+
+def months_before(day: dt.date, months: int) -> dt.date:
+    """The same calendar day ``months`` earlier (clamped to the month's last day)."""
+    import calendar
+
+    year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
+    last = calendar.monthrange(year, month + 1)[1]
+    return dt.date(year, month + 1, min(day.day, last))
+
+
+def ballots(assessed: pd.DataFrame, facility_kinds: dict[str, str], params: LawParameters) -> pd.DataFrame:
+    """Which ballots each eligible voter receives (R22): National Assembly, province, commune.
+
+    Everyone eligible votes for the National Assembly and the province. The commune ballot goes to
+    permanent residents and to temporary residents registered at least ``temp_residence_full_months``
+    before election day (the reference date is unconfirmed in the rule book; election day is used);
+    soldiers at their garrison and people in detention or compulsory facilities do not get it.
+    """
+    frame = assessed.copy()
+    eligible = frame["eligible"].astype(bool)
+    frame["ballot_na"] = eligible
+    frame["ballot_province"] = eligible
+    threshold = months_before(params.election_date, params.temp_residence_full_months)
+    registered = frame.get("temp_registered", pd.Series("", index=frame.index)).fillna("").astype(str)
+    long_enough = registered.map(lambda s: bool(s) and _iso(s) is not None and _iso(s) <= threshold)
+    resident = (frame["residence"] == "permanent") | ((frame["residence"] == "temporary") & long_enough)
+    kinds = frame["facility_id"].fillna("").astype(str).map(lambda f: facility_kinds.get(f, ""))
+    frame["ballot_commune"] = eligible & resident & ~kinds.isin(NO_COMMUNE_BALLOT_FACILITIES)
+    return frame
+
+
+def _iso(text: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def eligibility_report(assessed: pd.DataFrame) -> dict[str, object]:
+    """Counts by reason per unit and in total; no names, ids or dates (safe to log and share)."""
+    reasons = assessed["reason"].replace("", "eligible")
+    per_unit = pd.crosstab(assessed["unit_id"], reasons)
+    totals = reasons.value_counts().to_dict()
+    return {"total": {str(k): int(v) for k, v in sorted(totals.items())},
+            "per_unit": {str(u): {str(k): int(v) for k, v in row.items() if v} for u, row in per_unit.iterrows()},
+            "rows": int(len(assessed))}

@@ -564,26 +564,26 @@ def validate_registry(layer: RawLayer, findings: list[Finding]) -> pd.DataFrame 
     frame = pd.DataFrame([[_text(r.get(c)) for c in columns] for r in layer.records], columns=columns,
                          dtype=object)
     frame.index = pd.RangeIndex(2, len(frame) + 2, name="line")
-    for line, row in frame.iterrows():
-        fid = row["citizen_id"] or f"line {line}"
-        if not row["citizen_id"]:
-            findings.append(error("missing_field", file=layer.file, feature_id=f"line {line}", field="citizen_id"))
-        if eligibility.parse_birth_date(row["date_of_birth"]) is None:
-            findings.append(error("bad_date", file=layer.file, feature_id=fid, field="date_of_birth",
-                                  value=row["date_of_birth"]))
-        if row["residence"] not in eligibility.RESIDENCES:
-            findings.append(error("bad_value", file=layer.file, feature_id=fid, field="residence",
-                                  value=row["residence"], expected="permanent / temporary"))
-        if row["status"] and row["status"] not in ("deprived", "death_sentence", "imprisoned", "incapacitated"):
-            findings.append(error("bad_value", file=layer.file, feature_id=fid, field="status", rule="R17",
-                                  value=row["status"],
-                                  expected="empty, deprived, death_sentence, imprisoned, incapacitated"))
-        if row["temp_registered"]:
-            try:
-                dt.date.fromisoformat(row["temp_registered"])
-            except ValueError:
-                findings.append(error("bad_date", file=layer.file, feature_id=fid, field="temp_registered",
-                                      value=row["temp_registered"]))
+    label = frame["citizen_id"].where(frame["citizen_id"] != "", "line " + frame.index.astype(str))
+    for line in frame.index[frame["citizen_id"] == ""]:
+        findings.append(error("missing_field", file=layer.file, feature_id=f"line {line}", field="citizen_id"))
+    bad_birth = eligibility.parse_birth_dates(frame["date_of_birth"]).isna()
+    for line in frame.index[bad_birth]:
+        findings.append(error("bad_date", file=layer.file, feature_id=label[line], field="date_of_birth",
+                              value=frame.at[line, "date_of_birth"]))
+    for line in frame.index[~frame["residence"].isin(eligibility.RESIDENCES)]:
+        findings.append(error("bad_value", file=layer.file, feature_id=label[line], field="residence",
+                              value=frame.at[line, "residence"], expected="permanent / temporary"))
+    statuses = {"", "deprived", "death_sentence", "imprisoned", "incapacitated"}
+    for line in frame.index[~frame["status"].isin(statuses)]:
+        findings.append(error("bad_value", file=layer.file, feature_id=label[line], field="status", rule="R17",
+                              value=frame.at[line, "status"],
+                              expected="empty, deprived, death_sentence, imprisoned, incapacitated"))
+    registered = frame["temp_registered"]
+    parsed = pd.to_datetime(registered.where(registered != ""), format="%Y-%m-%d", errors="coerce")
+    for line in frame.index[(registered != "") & parsed.isna()]:
+        findings.append(error("bad_date", file=layer.file, feature_id=label[line], field="temp_registered",
+                              value=registered[line]))
     return frame
 
 
@@ -604,8 +604,7 @@ def apply_registry_counts(units: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame,
                           params: LawParameters, units_file: str, facilities_file: str,
                           findings: list[Finding]) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """Fill absent voter counts from the registry and warn where declared counts disagree."""
-    usable = registry[registry["date_of_birth"].map(lambda s: eligibility.parse_birth_date(s) is not None)]
-    assessed = eligibility.assess_registry(usable, params)
+    assessed = eligibility.assess_registry(registry, params)
     per_unit, per_facility = eligibility.count_voters(assessed)
     units = units.copy()
     facilities = facilities.copy()
