@@ -197,3 +197,24 @@ def test_changes_until_the_cutoff_R26_R19_R27_R32(listed, cli) -> None:
     rows = [[c.value for c in row] for row in sheet.iter_rows()]
     moved = next(r for r in rows if r[2] == row_001["full_name"])
     assert moved[0] == last + 1  # numbering continues after the last posted number (R32)
+
+
+def test_registry_from_excel_gives_the_same_counts(tmp_path: Path) -> None:
+    import openpyxl
+
+    scenario = basic_commune(facilities=FACILITIES).write(tmp_path / "csv")
+    with open(scenario / "voters.csv", "w", encoding="utf-8", newline="") as handle:
+        handle.write(HEADER)
+        csv.writer(handle, lineterminator="\n").writerows(REGISTRY)
+    excel = basic_commune(facilities=FACILITIES).write(tmp_path / "xlsx")
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(HEADER.strip().split(","))
+    for r, row in enumerate(REGISTRY, start=2):
+        for c, value in enumerate(row, start=1):
+            cell = sheet.cell(row=r, column=c, value=value)
+            cell.data_type = "s"  # as a clerk's text cells, ids with their leading zeros
+    book.save(excel / "voters.xlsx")
+    from_csv, from_xlsx = load_scenario(scenario), load_scenario(excel)
+    assert from_xlsx.registry is not None
+    assert from_csv.registry.reset_index(drop=True).equals(from_xlsx.registry.reset_index(drop=True))
