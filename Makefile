@@ -21,7 +21,9 @@ demo: $(STAMP)
 	$(BIN)/pollplan check data/demo out/demo-plan
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	@url=$$(bash .ci/postgres.sh 2>/dev/null) || url=""; \
+	if [ -z "$$url" ]; then echo "PostgreSQL could not be started: the PostgreSQL store tests will be skipped"; fi; \
+	POLLPLAN_TEST_PG_URL="$$url" $(BIN)/python -m pytest -q
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run

@@ -109,7 +109,8 @@ def _run_solve(scenario: Path, out_dir: Path, *, areas: Optional[int], max_trave
                time_limit: float, seed: int, method: str, lang: Lang, quiet: bool,
                pins: tuple[tuple[str, str], ...] = (), open_sites: tuple[str, ...] = (),
                closed_sites: tuple[str, ...] = (), existing: Optional[Path] = None,
-               keep_weight: float = 0.0, travel: Optional[str] = None, contiguity: Optional[str] = None) -> None:
+               keep_weight: float = 0.0, travel: Optional[str] = None, contiguity: Optional[str] = None,
+               store: Optional[str] = None, author: str = "planner") -> None:
     from planner.pipeline import SolveOptions, existing_sites, plan_scenario
     from planner.plan import PlanFolderError, write_plan
     from planner.validation import load_scenario
@@ -158,6 +159,36 @@ def _run_solve(scenario: Path, out_dir: Path, *, areas: Optional[int], max_trave
         _print_findings(list(outcome.warnings), lang, err)
     _print_summary(outcome, lang)
     out.print(_t(lang, f"Đã ghi phương án vào {out_dir}", f"Plan written to {out_dir}"), markup=False)
+    if store is not None:
+        _record_version(loaded, outcome.plan, store, author, lang)
+
+
+def _plan_body(plan) -> dict:
+    return {"assignment": dict(plan.assignment), "areas": [dict(a) for a in plan.areas], "report": dict(plan.report)}
+
+
+def _open_store(scenario_path: Path, url: str):
+    from planner.store import PlanStore, default_url
+
+    return PlanStore(url or default_url(scenario_path))
+
+
+def _record_version(loaded, plan, url: str, author: str, lang: Lang) -> None:
+    from planner.store import StoreError
+
+    try:
+        store = _open_store(loaded.path, url)
+        head = store.head(loaded.config.commune_code)
+        version = store.save(commune_code=loaded.config.commune_code, name=loaded.config.name,
+                             path=str(loaded.path), plan=_plan_body(plan), author=author,
+                             base=head.number if head else None)
+        store.close()
+    except (StoreError, Exception) as exc:  # the plan folder is written either way
+        err.print(_t(lang, f"Không lưu được vào kho phương án: {exc}", f"Could not record the plan version: {exc}"),
+                  markup=False)
+        return
+    out.print(_t(lang, f"Đã lưu phiên bản số {version.number} (bản nháp) vào kho phương án",
+                 f"Recorded as version {version.number} (draft) in the plan store"), markup=False)
 
 
 def _print_summary(outcome, lang: Lang) -> None:
@@ -218,6 +249,10 @@ def solve(scenario: Path = typer.Argument(..., help="Thư mục kịch bản ho�
                                                   help="Phương án hiện có / existing plan to keep close to"),
           keep_weight: float = typer.Option(50.0, "--keep-weight", min=0.0,
                                             help="Phạt mỗi đơn vị bị chuyển (cử tri-km) / penalty per moved unit"),
+          store: Optional[str] = typer.Option(None, "--store", help="URL kho phương án / plan store URL "
+                                              "(mặc định SCENARIO/_plans.sqlite)"),
+          no_store: bool = typer.Option(False, "--no-store", help="Không lưu vào kho / do not record a version"),
+          author: str = typer.Option(os.environ.get("USER") or "planner", "--author", help="Người lập / author"),
           lang: Lang = LangOption,
           quiet: bool = typer.Option(False, "--quiet", "-q")) -> None:
     """Lập phương án khu vực bỏ phiếu / Build a polling-area plan."""
@@ -244,7 +279,7 @@ def solve(scenario: Path = typer.Argument(..., help="Thư mục kịch bản ho�
     _run_solve(scenario, out_dir, areas=areas, max_travel_km=max_travel_km, time_limit=time_limit, seed=seed,
                method=method, lang=lang, quiet=quiet, pins=tuple(pins), open_sites=tuple(open_site),
                closed_sites=tuple(close_site), existing=existing, keep_weight=keep_weight, travel=travel,
-               contiguity=contiguity)
+               contiguity=contiguity, store=None if no_store else (store or ""), author=author)
 
 
 @app.command()
@@ -421,6 +456,154 @@ def voters_change(scenario: Path = typer.Argument(..., help="Thư mục kịch b
     out.print(_t(lang, f"{accepted}/{len(results)} yêu cầu được chấp nhận; đã ghi {target}",
                  f"{accepted}/{len(results)} requests accepted; wrote {target}"), markup=False)
     raise typer.Exit(EXIT_OK if accepted == len(results) else EXIT_INVALID)
+
+
+StoreOption = typer.Option(None, "--store", help="URL kho phương án / plan store URL (mặc định SCENARIO/_plans.sqlite)")
+
+
+@app.command()
+def plans(scenario: Path = typer.Argument(..., help="Thư mục kịch bản / scenario folder"),
+          store: Optional[str] = StoreOption, lang: Lang = LangOption) -> None:
+    """Các phiên bản phương án / List the plan versions."""
+    from planner.validation import load_scenario
+
+    try:
+        loaded = load_scenario(scenario)
+    except ScenarioError as exc:
+        _print_findings(errors_of(exc.findings), lang, err)
+        raise typer.Exit(EXIT_INVALID)
+    opened = _open_store(loaded.path, store or "")
+    found = opened.versions(loaded.config.commune_code)
+    table = Table(title=_t(lang, f"Phiên bản phương án - {loaded.config.name}", f"Plan versions - {loaded.config.name}"))
+    for header in (_t(lang, "Số", "No."), _t(lang, "Trạng thái", "State"), _t(lang, "Người lập", "Author"),
+                   _t(lang, "Thời gian", "Created"), _t(lang, "Từ bản", "Parent"), _t(lang, "Khu vực", "Areas"),
+                   _t(lang, "TB (km)", "Mean (km)"), _t(lang, "Phê duyệt", "Approved by"), "SHA-256"):
+        table.add_column(header)
+    for v in found:
+        report = v.plan.get("report", {})
+        totals = report.get("totals", {})
+        approval = opened.approval(loaded.config.commune_code, v.number) if v.state in ("approved", "exported") else None
+        table.add_row(str(v.number), _state(v.state, lang), v.author, v.created_at.strftime("%Y-%m-%d %H:%M"),
+                      str(v.parent or ""), str(totals.get("regular_areas", "")), str(totals.get("mean_km", "")),
+                      approval["author"] if approval else "", v.checksum[:12])
+    out.print(table)
+    opened.close()
+    if not found:
+        out.print(_t(lang, "Chưa có phiên bản nào; chạy pollplan solve.", "No version yet; run pollplan solve."),
+                  markup=False)
+
+
+def _state(state: str, lang: Lang) -> str:
+    labels = {"draft": "bản nháp", "proposed": "đề xuất", "approved": "đã phê duyệt", "exported": "đã xuất"}
+    return labels.get(state, state) if lang == Lang.vi else state
+
+
+def _transition(scenario: Path, number: int, state: str, actor: str, comment: str, store: Optional[str],
+                lang: Lang) -> None:
+    from planner.store import StoreError
+    from planner.validation import load_scenario
+
+    try:
+        loaded = load_scenario(scenario)
+    except ScenarioError as exc:
+        _print_findings(errors_of(exc.findings), lang, err)
+        raise typer.Exit(EXIT_INVALID)
+    opened = _open_store(loaded.path, store or "")
+    try:
+        version = opened.transition(loaded.config.commune_code, number, state, actor=actor, comment=comment)
+    except StoreError as exc:
+        err.print(exc.vi if lang == Lang.vi else exc.en, markup=False)
+        raise typer.Exit(EXIT_INVALID)
+    finally:
+        opened.close()
+    out.print(_t(lang, f"Phiên bản {version.number}: {_state(version.state, lang)} ({actor})",
+                 f"Version {version.number}: {version.state} ({actor})"), markup=False)
+
+
+@app.command()
+def propose(scenario: Path = typer.Argument(...), version: int = typer.Argument(..., min=1),
+            by: str = typer.Option(..., "--by", help="Người đề xuất / who proposes"),
+            store: Optional[str] = StoreOption, lang: Lang = LangOption) -> None:
+    """Đề xuất một phiên bản để phê duyệt / Propose a version for approval."""
+    _transition(scenario, version, "proposed", by, "", store, lang)
+
+
+@app.command()
+def approve(scenario: Path = typer.Argument(...), version: int = typer.Argument(..., min=1),
+            by: str = typer.Option(..., "--by", help="Người phê duyệt / approver"),
+            comment: str = typer.Option("", "--comment", help="Ý kiến / comment"),
+            store: Optional[str] = StoreOption, lang: Lang = LangOption) -> None:
+    """Phê duyệt phiên bản (không sửa được nữa) / Approve a version (it becomes immutable)."""
+    _transition(scenario, version, "approved", by, comment, store, lang)
+
+
+def _plan_files_of(body: dict):
+    import pandas as pd
+
+    from planner.plan import AREA_COLUMNS, PlanFiles
+
+    assignment = pd.DataFrame(sorted(body["assignment"].items()), columns=["unit_id", "area_id"], dtype=object)
+    areas = pd.DataFrame([{c: "" if a.get(c) is None else str(a.get(c)) for c in AREA_COLUMNS} for a in body["areas"]],
+                         columns=list(AREA_COLUMNS), dtype=object)
+    return PlanFiles(assignment, areas, body.get("report", {}))
+
+
+@app.command("export")
+def export_command(plan: Path = typer.Argument(..., help="Thư mục phương án, hoặc thư mục kịch bản khi dùng --version"),
+                   formats: str = typer.Option("gpkg,shp,geojson,kml,xlsx,csv,docx,pdf,json", "--format",
+                                               help="gpkg,shp,geojson,kml,xlsx,csv,docx,pdf,json"),
+                   out_dir: Optional[Path] = typer.Option(None, "--out", help="Thư mục ghi / output folder"),
+                   scenario: Optional[Path] = typer.Option(None, "--scenario", help="Kịch bản (mặc định: theo report.json)"),
+                   version: Optional[int] = typer.Option(None, "--version", min=1, help="Phiên bản trong kho / stored version"),
+                   by: str = typer.Option(os.environ.get("USER") or "planner", "--by"),
+                   store: Optional[str] = StoreOption, lang: Lang = LangOption) -> None:
+    """Xuất phương án: GIS, bảng tính, phụ lục quyết định, tệp trao đổi / Export a plan."""
+    import json as json_module
+
+    from planner.exports import FORMATS, ExportContext, export_plan
+    from planner.plan import read_plan
+    from planner.store import StoreError
+    from planner.validation import load_scenario
+
+    chosen = tuple(f.strip() for f in formats.split(",") if f.strip())
+    if not chosen or any(f not in FORMATS for f in chosen):
+        err.print(f"--format {formats!r}: {', '.join(FORMATS)}", markup=False)
+        raise typer.Exit(EXIT_USAGE)
+    if version is not None:
+        scenario_path = scenario or plan
+    else:
+        files, findings = read_plan(plan)
+        if files is None:
+            _print_findings(findings, lang, err)
+            raise typer.Exit(EXIT_USAGE)
+        scenario_path = scenario or Path(files.report.get("scenario", {}).get("path", ""))
+    try:
+        loaded = load_scenario(scenario_path)
+    except ScenarioError as exc:
+        _print_findings(errors_of(exc.findings), lang, err)
+        raise typer.Exit(EXIT_INVALID)
+    opened = None
+    if version is not None:
+        opened = _open_store(loaded.path, store or "")
+        try:
+            stored = opened.version(loaded.config.commune_code, version)
+        except StoreError as exc:
+            err.print(exc.vi if lang == Lang.vi else exc.en, markup=False)
+            raise typer.Exit(EXIT_USAGE)
+        files = _plan_files_of(stored.plan)
+        target = out_dir or Path(f"export-{loaded.config.commune_code}-v{version}")
+    else:
+        target = out_dir or plan.parent / f"{plan.name}-export"
+    written = export_plan(ExportContext(loaded, files, version), target, chosen)
+    if opened is not None:
+        if stored.state == "approved":
+            opened.transition(loaded.config.commune_code, version, "exported", actor=by,
+                              comment=json_module.dumps([p.name for p in written], ensure_ascii=False))
+        opened.close()
+    for path in written:
+        out.print(str(path), markup=False)
+    out.print(_t(lang, f"Đã xuất {len(written)} tệp vào {target}", f"Exported {len(written)} files to {target}"),
+              markup=False)
 
 
 def main() -> None:

@@ -169,6 +169,15 @@ def existing_sites(plan_folder: Any) -> dict[str, str]:
     """Unit -> polling site of an existing plan folder (for keep-what-exists re-planning)."""
     from planner.plan import read_plan
 
+    from pathlib import Path
+
+    if Path(plan_folder).is_file():  # an exported interchange file
+        from planner.exports import read_interchange
+
+        try:
+            return read_interchange(Path(plan_folder))
+        except (ValueError, KeyError, OSError) as exc:
+            raise ScenarioError([error("unreadable_file", file=Path(plan_folder).name, detail=str(exc))])
     files, findings = read_plan(plan_folder)
     if files is None:
         raise ScenarioError(findings)
