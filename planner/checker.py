@@ -153,7 +153,7 @@ def check_nesting(view: _View) -> Iterable[Finding]:
             codes = sorted({str(c) for c in units.loc[members, level]}) if members else []
             if len(codes) > 1:
                 yield error("area_crosses_eu", file=ASSIGNMENT, feature_id=area_id, field=level, rule="R1",
-                            level=level, codes=", ".join(c or "(trống)" for c in codes))
+                            level=level, codes=", ".join(c or "—" for c in codes))
 
 
 def check_facilities(view: _View) -> Iterable[Finding]:

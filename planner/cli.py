@@ -41,6 +41,10 @@ def _t(lang: Lang, vi: str, en: str) -> str:
     return vi if lang == Lang.vi else en
 
 
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "s")
+
+
 def _print_findings(findings: list[Finding], lang: Lang, console: Console = out) -> None:
     for finding in findings:
         style = "red" if finding.severity == "error" else "yellow"
@@ -66,7 +70,8 @@ def validate(scenario: Path = typer.Argument(..., help="Thư mục kịch bản 
     else:
         _print_findings(findings, lang)
         out.print(_t(lang, f"{len(errors)} lỗi, {len(warnings_of(findings))} cảnh báo.",
-                     f"{len(errors)} errors, {len(warnings_of(findings))} warnings."), markup=False)
+                     f"{_plural(len(errors), 'error')}, {_plural(len(warnings_of(findings)), 'warning')}."),
+                  markup=False)
         out.print(_t(lang, "Kịch bản hợp lệ." if not errors else "Kịch bản KHÔNG hợp lệ.",
                      "The scenario is valid." if not errors else "The scenario is NOT valid."), markup=False)
     raise typer.Exit(EXIT_INVALID if errors else EXIT_OK)
@@ -90,6 +95,9 @@ def check(scenario: Path = typer.Argument(..., help="Thư mục kịch bản / s
                      "The scenario is not valid; run pollplan validate."), markup=False)
         raise typer.Exit(EXIT_INVALID)
     files, findings = read_plan(plan)
+    if files is None and not plan.is_dir():
+        _print_findings(findings, lang, err)
+        raise typer.Exit(EXIT_USAGE)
     if files is not None:
         findings += check_plan(loaded, files)
     errors = errors_of(findings)
@@ -100,8 +108,8 @@ def check(scenario: Path = typer.Argument(..., help="Thư mục kịch bản / s
         _print_findings(findings, lang)
         out.print(_t(lang, f"Phương án {'hợp lệ' if not errors else 'KHÔNG hợp lệ'}: {len(errors)} vi phạm, "
                            f"{len(warnings_of(findings))} cảnh báo.",
-                     f"The plan is {'valid' if not errors else 'NOT valid'}: {len(errors)} violations, "
-                     f"{len(warnings_of(findings))} warnings."), markup=False)
+                     f"The plan is {'valid' if not errors else 'NOT valid'}: {_plural(len(errors), 'violation')}, "
+                     f"{_plural(len(warnings_of(findings)), 'warning')}."), markup=False)
     raise typer.Exit(EXIT_INVALID if errors else EXIT_OK)
 
 
@@ -202,7 +210,7 @@ def _print_summary(outcome, lang: Lang) -> None:
         table.add_column(header, justify="right" if header not in headers[2:3] else "left")
     for row in summary_table(outcome.outlines).itertuples(index=False):
         table.add_row(row.area_id, _num(row.voters, lang), f"{row.site_name} ({row.site_id})",
-                      str(row.n_units), f"{row.mean_km:.2f}", f"{row.max_km:.2f}")
+                      str(row.n_units), _dec(row.mean_km, lang), _dec(row.max_km, lang))
     for area in outcome.plan.areas:
         if area["kind"] == "special":
             table.add_row(area["area_id"], _num(area["voters"], lang),
@@ -213,16 +221,24 @@ def _print_summary(outcome, lang: Lang) -> None:
     gap = objective["gap"]
     voters = _num(totals["voters"], lang)
     if lang == Lang.vi:
+        status = {"optimal": "tối ưu (đã chứng minh)", "feasible": "hợp lệ, chưa chứng minh tối ưu",
+                  "timeout": "hết thời gian"}.get(solver_info["status"], solver_info["status"])
         text = (f"{totals['regular_areas']} khu vực thường, {totals['special_areas']} khu vực riêng; {voters} cử tri; "
-                f"đi lại trung bình {totals['mean_km']:.2f} km, tối đa {totals['max_km']:.2f} km; "
-                f"trạng thái {solver_info['status']} ({solver_info['method']}), {solver_info['seconds']:.1f} giây"
-                + (f"; khoảng cách tối ưu ≤ {gap:.2%}" if gap is not None else ""))
+                f"đi lại trung bình {_dec(totals['mean_km'], lang)} km, tối đa {_dec(totals['max_km'], lang)} km; "
+                f"kết quả {status} ({solver_info['method']}), {_dec(solver_info['seconds'], lang, 1)} giây"
+                + (f"; khoảng cách tối ưu ≤ {_dec(100 * gap, lang)}%" if gap is not None else ""))
     else:
         text = (f"{totals['regular_areas']} regular areas, {totals['special_areas']} separate areas; {voters} voters; "
                 f"mean travel {totals['mean_km']:.2f} km, max {totals['max_km']:.2f} km; "
                 f"status {solver_info['status']} ({solver_info['method']}), {solver_info['seconds']:.1f} s"
                 + (f"; optimality gap ≤ {gap:.2%}" if gap is not None else ""))
     out.print(text, markup=False)
+
+
+def _dec(value: float, lang: Lang, digits: int = 2) -> str:
+    """A decimal in the reader's convention: 0,80 in Vietnamese, 0.80 in English."""
+    text = f"{float(value):.{digits}f}"
+    return text.replace(".", ",") if lang == Lang.vi else text
 
 
 def _num(value: int, lang: Lang) -> str:
@@ -259,15 +275,23 @@ def solve(scenario: Path = typer.Argument(..., help="Thư mục kịch bản ho�
     from solver.solve import METHODS
 
     if method not in METHODS:
-        err.print(f"--method: {method!r} ∉ {', '.join(METHODS)}", markup=False)
+        err.print(_t(lang, f"--method {method!r}: chọn một trong {', '.join(METHODS)}",
+                     f"--method {method!r}: choose one of {', '.join(METHODS)}"), markup=False)
         raise typer.Exit(EXIT_USAGE)
     from planner.travel import CONTIGUITY_MODES, TRAVEL_METRICS
 
     if travel is not None and travel not in TRAVEL_METRICS:
-        err.print(f"--travel: {travel!r} ∉ {', '.join(TRAVEL_METRICS)}", markup=False)
+        err.print(_t(lang, f"--travel {travel!r}: chọn một trong {', '.join(TRAVEL_METRICS)}",
+                     f"--travel {travel!r}: choose one of {', '.join(TRAVEL_METRICS)}"), markup=False)
         raise typer.Exit(EXIT_USAGE)
     if contiguity is not None and contiguity not in CONTIGUITY_MODES:
-        err.print(f"--contiguity: {contiguity!r} ∉ {', '.join(CONTIGUITY_MODES)}", markup=False)
+        err.print(_t(lang, f"--contiguity {contiguity!r}: chọn một trong {', '.join(CONTIGUITY_MODES)}",
+                     f"--contiguity {contiguity!r}: choose one of {', '.join(CONTIGUITY_MODES)}"), markup=False)
+        raise typer.Exit(EXIT_USAGE)
+    both = sorted(set(open_site) & set(close_site))
+    if both:
+        err.print(_t(lang, f"Điểm {', '.join(both)} vừa bị buộc mở vừa bị buộc đóng",
+                     f"Site {', '.join(both)} is both forced open and forced closed"), markup=False)
         raise typer.Exit(EXIT_USAGE)
     pins = []
     for item in pin:
@@ -303,8 +327,19 @@ def tradeoff(scenario: Path = typer.Argument(..., help="Thư mục kịch bản 
     def progress(count: int, done: int, total: int) -> None:
         err.print(_t(lang, f"  {count} khu vực ({done}/{total})", f"  {count} areas ({done}/{total})"), markup=False)
 
+    target = out_file or Path(f"tradeoff-{loaded.config.commune_code}.csv")
+    if target.is_dir():
+        err.print(_t(lang, f"--out {target} là một thư mục; hãy cho tên tệp .csv",
+                     f"--out {target} is a folder; give a .csv file name"), markup=False)
+        raise typer.Exit(EXIT_USAGE)
     curve = tradeoff_curve(loaded, min_areas=min_areas, max_areas=max_areas, time_limit=time_limit, seed=seed,
                            on_progress=progress)
+    if curve.low > curve.high:
+        err.print(_t(lang, f"Không có số khu vực nào trong khoảng yêu cầu: khả thi từ {curve.feasible_low} đến "
+                           f"{curve.feasible_high}",
+                     f"No area count in the requested range: feasible counts are {curve.feasible_low} to "
+                     f"{curve.feasible_high}"), markup=False)
+        raise typer.Exit(EXIT_USAGE)
     if not curve.rows:
         _print_findings(list(curve.reasons), lang, err)
         raise typer.Exit(EXIT_INFEASIBLE)
@@ -314,10 +349,13 @@ def tradeoff(scenario: Path = typer.Argument(..., help="Thư mục kịch bản 
                    _t(lang, "Trạng thái", "Status")):
         table.add_column(header, justify="right")
     for row in curve.rows:
-        table.add_row(str(row["areas"]), f"{row['mean_km']:.3f}", f"{row['p95_km']:.3f}", f"{row['max_km']:.3f}",
-                      f"{row['travel_voter_km']:.1f}", row["status"])
+        table.add_row(str(row["areas"]), _dec(row["mean_km"], lang, 3), _dec(row["p95_km"], lang, 3),
+                      _dec(row["max_km"], lang, 3), _dec(row["travel_voter_km"], lang, 1), row["status"])
+    for count in curve.missing:
+        table.add_row(str(count), "-", "-", "-", "-", _t(lang, "không có phương án", "no plan"))
     out.print(table)
-    target = out_file or Path(f"tradeoff-{loaded.config.commune_code}.csv")
+    if curve.reasons:
+        _print_findings(list(curve.reasons), lang, err)
     write_curve(curve, target)
     out.print(_t(lang, f"Đã ghi {target} và {target.with_suffix('.json')}",
                  f"Wrote {target} and {target.with_suffix('.json')}"), markup=False)

@@ -53,6 +53,7 @@ class Finding:
             "feature_id": self.feature_id,
             "field": self.field,
             "message": self.message(lang),
+            "message_vi": self.message("vi"),
             "message_en": self.message("en"),
         }
 

@@ -34,10 +34,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                        "Required column {column} is missing"),
     "duplicate_id": ("Mã {id} xuất hiện {count} lần; mỗi mã phải là duy nhất",
                      "Id {id} appears {count} times; each id must be unique"),
-    "voters_not_int": ("Số cử tri phải là số nguyên không âm, nhận được {value!r}",
-                       "Voters must be a non-negative integer, got {value!r}"),
-    "capacity_not_int": ("Sức chứa phải là số nguyên dương, nhận được {value!r}",
-                         "Capacity must be a positive integer, got {value!r}"),
+    "voters_not_int": ("Số cử tri phải là số nguyên không âm viết liền, không dấu chấm/phẩy, nhận được {value!r}",
+                       "Voters must be a non-negative whole number without separators, got {value!r}"),
+    "capacity_not_int": ("Sức chứa phải là số nguyên dương viết liền, không dấu chấm/phẩy, nhận được {value!r}",
+                         "Capacity must be a positive whole number without separators, got {value!r}"),
     "bad_bool": ("Giá trị {value!r} không phải đúng/sai (true/false)",
                  "Value {value!r} is not a boolean (true/false)"),
     "bad_value": ("Giá trị {value!r} không hợp lệ; cần {expected}",
@@ -64,6 +64,26 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                             "The point lies outside every unit ({distance_m} m from the nearest)"),
     "overlap": ("Chồng lấn với đơn vị {other} trên {area_m2} m²",
                 "Overlaps unit {other} over {area_m2} m²"),
+    "eu_missing": ("Thiếu mã đơn vị bầu cử cấp {level} trong khi các đơn vị khác có",
+                   "The {level} electoral-unit code is missing while other units have one"),
+    "crs_missing": ("Tọa độ ({x}, {y}) là mét của một hệ chiếu nhưng tệp không khai báo hệ tọa độ (crs); hãy xuất lại "
+                    "GeoJSON kèm hệ tọa độ (ví dụ VN-2000 hoặc UTM) hoặc chuyển sang kinh độ/vĩ độ WGS 84",
+                    "Coordinates ({x}, {y}) are projected metres but the file declares no CRS; export the GeoJSON "
+                    "again with its CRS (e.g. VN-2000 or UTM) or in WGS 84 longitude/latitude"),
+    "election_past": ("Ngày bầu cử {date} đã qua (hôm nay {today}); hãy kiểm tra lại scenario.election_date",
+                      "Election day {date} is in the past (today {today}); check scenario.election_date"),
+    "registry_duplicates": ("{count} số định danh xuất hiện nhiều lần; mỗi người chỉ được ghi tên một lần (R20): giữ "
+                            "dòng của cơ sở, rồi nơi thường trú, rồi dòng đầu tiên; xem duplicates.csv khi lập danh sách",
+                            "{count} citizen ids appear more than once; each person is listed once (R20): the facility "
+                            "row is kept, else the permanent residence, else the first; see duplicates.csv in the lists"),
+    "registry_id_format": ("{count} số định danh không đủ 12 chữ số (ví dụ dòng {first}: {value!r}); Excel có thể đã "
+                           "bỏ số 0 ở đầu: định dạng cột là Văn bản (Text) rồi xuất lại",
+                           "{count} citizen ids are not 12 digits (e.g. line {first}: {value!r}); Excel may have "
+                           "dropped leading zeros: format the column as Text and export again"),
+    "many_rows": ("{count} dòng có cùng lỗi, ví dụ: {message} (các dòng {lines})",
+                  "{count} rows have the same problem, e.g.: {message_en} (lines {lines})"),
+    "semicolon_csv": ("Tệp CSV dùng dấu chấm phẩy (;) để phân cách; đã đọc theo dấu chấm phẩy",
+                      "The CSV file is separated by semicolons (;); it was read that way"),
     "unit_too_large": ("Đơn vị {name} có {voters} cử tri, vượt mức tối đa {max_voters} của một khu vực "
                        "bỏ phiếu: phải tách đơn vị này thành nhiều phần",
                        "Unit {name} has {voters} voters, more than the maximum {max_voters} of a polling "
@@ -114,6 +134,16 @@ CATALOGUE: dict[str, tuple[str, str]] = {
     "infeasible_area_count": ("Số khu vực yêu cầu {requested} không khả thi: cần từ {low} đến {high}",
                               "The requested number of areas {requested} is not feasible: it must be from "
                               "{low} to {high}"),
+    "infeasible_area_count_detail": ("Không thể có đúng {requested} khu vực: cần ít nhất {low} (mỗi phần của đơn vị "
+                                     "bầu cử có ít nhất một khu vực; {parts} phần) và nhiều nhất {high} (số điểm bỏ "
+                                     "phiếu ở các thôn khác nhau: {sites}, và mức tối thiểu cử tri)",
+                                     "Exactly {requested} areas is impossible: at least {low} are needed (each part of an "
+                                     "electoral unit has one; {parts} parts) and at most {high} fit (sites in distinct "
+                                     "units: {sites}, and the voter minimum)"),
+    "pin_other_part": ("Không thể ghim đơn vị {unit} vào điểm {site}: đơn vị thuộc {eu_unit}, điểm thuộc {eu_site} "
+                       "(hoặc không liền nhau); một khu vực không được vượt ra ngoài đơn vị bầu cử (R13)",
+                       "Unit {unit} cannot be pinned to site {site}: the unit is in {eu_unit}, the site in {eu_site} "
+                       "(or they are not connected); an area cannot leave its electoral unit (R13)"),
     "infeasible_unit_no_site": ("Đơn vị {name} không tới được điểm bỏ phiếu nào trong đơn vị bầu cử {eu}",
                                 "Unit {name} reaches no polling site within electoral unit {eu}"),
     "construction_failed": ("Không dựng được phương án hợp lệ cho đơn vị bầu cử {eu} (các đơn vị {units}); "

@@ -196,7 +196,7 @@ def plan_scenario(scenario: Scenario, options: SolveOptions = SolveOptions(),
         raise InfeasibleError([error(d.code, rule=_rule_of(d.code), **d.params) for d in result.diagnostics])
     warnings = list(scenario.findings) + list(geometry.warnings)
     today = options.today or dt.date.today()
-    if today > scenario.params.areas_deadline():
+    if scenario.params.areas_deadline() < today <= scenario.params.election_date:
         warnings.append(warning("deadline_passed", rule="R6", today=today.isoformat(),
                                 deadline=scenario.params.areas_deadline().isoformat()))
     plan, outlines = assemble_plan(scenario, problem, geometry, result, options, warnings)
@@ -319,12 +319,15 @@ def build_report(scenario: Scenario, problem: PlanningProblem, result: SolveResu
                       "gap": None if result.gap is None else round(result.gap, 6)},
         "solver": {"status": result.status, "method": result.method, "seconds": round(result.seconds, 3),
                    "ortools": ortools.__version__, "python": platform.python_version(), **dict(result.stats)},
-        "totals": {"units": problem.n_units, "voters": int(total_voters),
+        "totals": {"units": problem.n_units,
+                   "voters": int(total_voters) + sum(int(a["voters"]) for a in areas if a["kind"] == "special"),
+                   "regular_voters": int(total_voters),
                    "regular_areas": sum(1 for a in areas if a["kind"] == "regular"),
                    "special_areas": sum(1 for a in areas if a["kind"] == "special"),
                    "mean_km": round(float((unit_km * weights).sum() / total_voters), 3) if total_voters else 0.0,
                    "max_km": round(float(unit_km[weights > 0].max()), 3) if (weights > 0).any() else 0.0},
-        "areas": [{k: v for k, v in r.items() if k != "geometry"} for r in records],
+        "areas": [{k: v for k, v in r.items() if k != "geometry"} for r in records]
+        + [dict(a) for a in areas if a["kind"] == "special"],
         "warnings": [w.to_dict() for w in warnings],
     }
 

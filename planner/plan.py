@@ -47,6 +47,9 @@ class PlanFolderError(Exception):
 def write_plan(plan: Plan, outlines: gpd.GeoDataFrame, out: Path) -> Path:
     """Write the plan folder atomically; an existing plan folder at ``out`` is replaced."""
     out = Path(out)
+    for parent in out.parents:
+        if parent.exists() and not parent.is_dir():
+            raise PlanFolderError(f"{parent} is a file, not a folder")
     if out.exists():
         if not out.is_dir():
             raise PlanFolderError(f"{out} exists and is not a folder")
@@ -57,6 +60,7 @@ def write_plan(plan: Plan, outlines: gpd.GeoDataFrame, out: Path) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     try:
+        tmp.chmod(0o755)  # mkdtemp makes it private; a plan folder is shared like any other
         _write_files(plan, outlines, tmp)
         if out.exists():
             old = out.with_name(f".{out.name}.old")

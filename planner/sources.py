@@ -149,9 +149,12 @@ def _read_file_layer(folder: Path, name: str, findings: list[Finding]) -> RawLay
                 return read_geojson(candidate, name, findings)
         return None
     candidate = folder / f"{name}.csv"
-    if candidate.exists():
-        return read_csv(candidate, name, findings)
     xlsx = folder / f"{name}.xlsx"
+    if candidate.exists():
+        if xlsx.exists():
+            findings.append(warning("both_sources", file=candidate.name, layer=name, file_a=candidate.name,
+                                    file_b=xlsx.name))
+        return read_csv(candidate, name, findings)
     if xlsx.exists():
         return read_xlsx(xlsx, name, findings)
     return None
@@ -218,8 +221,12 @@ def read_csv(path: Path, name: str, findings: list[Finding]) -> RawLayer | None:
     findings.extend(problems)
     if text is None:
         return None
+    header = text.split("\n", 1)[0]
+    delimiter = ";" if header.count(";") > header.count(",") else ","
+    if delimiter == ";":  # Excel in Vietnamese settings saves CSV with semicolons
+        findings.append(warning("semicolon_csv", file=path.name))
     try:
-        reader = csv.DictReader(io.StringIO(text, newline=""))
+        reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=delimiter)
         columns = tuple((c or "").strip() for c in (reader.fieldnames or ()))
         records = [
             {(k or "").strip(): (v or "").strip() if isinstance(v, str) else "" for k, v in row.items()

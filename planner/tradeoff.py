@@ -23,8 +23,15 @@ CURVE_COLUMNS = ("areas", "mean_km", "p95_km", "max_km", "travel_voter_km", "sta
 
 @dataclass(frozen=True)
 class Curve:
+    """One row per area count solved; counts with no plan in ``missing`` (reasons given once)."""
+
     rows: tuple[dict[str, Any], ...]
     reasons: tuple[Finding, ...] = ()
+    missing: tuple[int, ...] = ()
+    low: int = 0
+    high: int = 0
+    feasible_low: int = 0
+    feasible_high: int = 0
 
 
 def _percentile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
@@ -38,11 +45,13 @@ def tradeoff_curve(scenario: Scenario, *, min_areas: int | None = None, max_area
                    on_progress: Callable[[int, int, int], None] | None = None) -> Curve:
     """Solve with every feasible number of regular areas in the range; one row per count."""
     problem, _ = build_problem(scenario, SolveOptions())
-    low, high = area_count_range(problem, split_parts(problem))
-    low = max(low, min_areas or low)
-    high = min(high, max_areas or high)
+    feasible_low, feasible_high = area_count_range(problem, split_parts(problem))
+    low = max(feasible_low, min_areas or feasible_low)
+    high = min(feasible_high, max_areas or feasible_high)
     rows: list[dict[str, Any]] = []
     reasons: list[Finding] = []
+    missing: list[int] = []
+    seen: set[tuple] = set()
     counts = list(range(low, high + 1))
     weights = problem.weights.astype(float)
     for done, count in enumerate(counts, start=1):
@@ -50,7 +59,12 @@ def tradeoff_curve(scenario: Scenario, *, min_areas: int | None = None, max_area
         if on_progress:
             on_progress(count, done, len(counts))
         if result.status in (solver.STATUS_INFEASIBLE, solver.STATUS_TIMEOUT):
-            reasons.extend(error(d.code, **d.params) for d in result.diagnostics)
+            missing.append(count)
+            for d in result.diagnostics:
+                key = (d.code, tuple(sorted((k, str(v)) for k, v in d.params.items())))
+                if key not in seen:
+                    seen.add(key)
+                    reasons.append(error(d.code, **d.params))
             continue
         km = problem.distance[np.arange(problem.n_units), result.assignment]
         has = weights > 0
@@ -61,7 +75,7 @@ def tradeoff_curve(scenario: Scenario, *, min_areas: int | None = None, max_area
                      "travel_voter_km": round(float((km * weights).sum()), 3),
                      "status": result.status, "gap": None if result.gap is None else round(result.gap, 6),
                      "seconds": round(result.seconds, 3)})
-    return Curve(tuple(rows), tuple(reasons))
+    return Curve(tuple(rows), tuple(reasons), tuple(missing), low, high, feasible_low, feasible_high)
 
 
 def write_curve(curve: Curve, target: Path) -> None:

@@ -95,7 +95,8 @@ def validate(raw: RawScenario) -> tuple[Scenario | None, list[Finding]]:
     facilities = locate_points(facilities, units, _file_of(raw, "facilities"), findings)
 
     if registry is not None and registry_layer is not None:
-        _check_registry_refs(registry, registry_layer.file, unit_ids, set(facilities.index), findings)
+        _check_registry_refs(registry, registry_layer.file, _raw_ids(units_layer, "unit_id"),
+                             _raw_ids(raw.layers.get("facilities"), "facility_id"), findings)
         units, facilities = apply_registry_counts(units, facilities, registry, params,
                                                   units_layer.file, _file_of(raw, "facilities"), findings)
 
@@ -144,6 +145,9 @@ def validate_config(doc: dict[str, Any] | None, file: str, findings: list[Findin
         if key not in scenario or str(scenario[key]).strip() == "":
             findings.append(error("missing_field", file=file, field=f"scenario.{key}"))
     election_date = _parse_config_date(scenario.get("election_date"), file, findings)
+    if election_date is not None and election_date < dt.date.today():
+        findings.append(warning("election_past", file=file, field="scenario.election_date",
+                                date=election_date.isoformat(), today=dt.date.today().isoformat()))
 
     defaults = LawParameters()
     values: dict[str, int] = {}
@@ -248,13 +252,9 @@ def parse_count(value: Any) -> int | None:
     if isinstance(value, float):
         return int(value) if math.isfinite(value) and value.is_integer() and value >= 0 else None
     text = str(value).strip()
-    if text.isdigit():
-        return int(text)
-    try:
-        number = float(text)
-    except ValueError:
-        return None
-    return int(number) if math.isfinite(number) and number.is_integer() and number >= 0 else None
+    # text must be plain digits: "1.000" (a Vietnamese thousands separator) or "1,200" is refused, not
+    # misread as 1 or 1.2
+    return int(text) if text.isascii() and text.isdigit() else None
 
 
 _TRUE = {"true", "1", "yes", "y", "có", "co", "x"}
@@ -356,6 +356,10 @@ def _check_swapped(geom: BaseGeometry, crs: CRS, layer: RawLayer, fid: str, find
     if not crs.is_geographic:
         return False
     minx, miny, maxx, maxy = geom.bounds
+    if abs(minx) > 360 or abs(maxx) > 360 or abs(miny) > 360 or abs(maxy) > 360:
+        findings.append(error("crs_missing", file=layer.file, feature_id=fid, field="geometry",
+                              x=round(minx), y=round(miny)))
+        return True
     if abs(miny) > 90 or abs(maxy) > 90:
         point = geom.representative_point() if geom.geom_type != "Point" else geom
         if abs(point.y) <= 180 and abs(point.x) <= 90:
@@ -416,6 +420,13 @@ def validate_units(layer: RawLayer, registry_given: bool, params: LawParameters,
     if len(kinds) > 1:
         findings.append(error("geometry_type", file=layer.file, field="geometry", got="Point + Polygon",
                               expected="all Polygon/MultiPolygon, or all Point"))
+    for level in ("eu_na", "eu_province", "eu_commune"):
+        if level not in layer.columns:
+            continue
+        for row in rows:
+            if not row[level]:
+                findings.append(error("eu_missing", file=layer.file, feature_id=row["unit_id"], field=level,
+                                      rule="R13", level=level))
     frame = _frame(rows, "unit_id", crs, ["name", "voters", "eu_na", "eu_province", "eu_commune", "sparse"])
     frame.attrs["file"] = layer.file
     return frame
@@ -540,7 +551,7 @@ def validate_links(layer: RawLayer | None, unit_ids: set[str], findings: list[Fi
     rows = []
     for index, record in enumerate(layer.records):
         a, b, kind = _text(record.get("unit_a")), _text(record.get("unit_b")), _text(record.get("kind"))
-        line = f"line {index + 2}"
+        line = f"#{index + 2}"
         bad = False
         for column, value in (("unit_a", a), ("unit_b", b)):
             if value not in unit_ids:
@@ -554,7 +565,12 @@ def validate_links(layer: RawLayer | None, unit_ids: set[str], findings: list[Fi
     return pd.DataFrame(rows, columns=columns)
 
 
+#: Above this many rows with the same problem, one finding lists them instead of one per row.
+GROUP_ROWS_ABOVE = 20
+
+
 def validate_registry(layer: RawLayer, findings: list[Finding]) -> pd.DataFrame | None:
+    """Check the registry's columns and values; a problem shared by many rows is reported once."""
     missing = [c for c in eligibility.REGISTRY_COLUMNS if c not in layer.columns]
     for column in missing:
         findings.append(error("missing_column", file=layer.file, field=column, column=column))
@@ -564,27 +580,49 @@ def validate_registry(layer: RawLayer, findings: list[Finding]) -> pd.DataFrame 
     frame = pd.DataFrame([[_text(r.get(c)) for c in columns] for r in layer.records], columns=columns,
                          dtype=object)
     frame.index = pd.RangeIndex(2, len(frame) + 2, name="line")
-    label = frame["citizen_id"].where(frame["citizen_id"] != "", "line " + frame.index.astype(str))
-    for line in frame.index[frame["citizen_id"] == ""]:
-        findings.append(error("missing_field", file=layer.file, feature_id=f"line {line}", field="citizen_id"))
-    bad_birth = eligibility.parse_birth_dates(frame["date_of_birth"]).isna()
-    for line in frame.index[bad_birth]:
-        findings.append(error("bad_date", file=layer.file, feature_id=label[line], field="date_of_birth",
-                              value=frame.at[line, "date_of_birth"]))
-    for line in frame.index[~frame["residence"].isin(eligibility.RESIDENCES)]:
-        findings.append(error("bad_value", file=layer.file, feature_id=label[line], field="residence",
-                              value=frame.at[line, "residence"], expected="permanent / temporary"))
+    label = frame["citizen_id"].where(frame["citizen_id"] != "", "#" + frame.index.astype(str))
     statuses = {"", "deprived", "death_sentence", "imprisoned", "incapacitated"}
-    for line in frame.index[~frame["status"].isin(statuses)]:
-        findings.append(error("bad_value", file=layer.file, feature_id=label[line], field="status", rule="R17",
-                              value=frame.at[line, "status"],
-                              expected="empty, deprived, death_sentence, imprisoned, incapacitated"))
     registered = frame["temp_registered"]
     parsed = pd.to_datetime(registered.where(registered != ""), format="%Y-%m-%d", errors="coerce")
-    for line in frame.index[(registered != "") & parsed.isna()]:
-        findings.append(error("bad_date", file=layer.file, feature_id=label[line], field="temp_registered",
-                              value=registered[line]))
+    problems = [
+        (frame["citizen_id"] == "", "missing_field", "citizen_id", "", {}),
+        (eligibility.parse_birth_dates(frame["date_of_birth"]).isna(), "bad_date", "date_of_birth", "", {}),
+        (~frame["residence"].isin(eligibility.RESIDENCES), "bad_value", "residence", "",
+         {"expected": "permanent / temporary"}),
+        (~frame["status"].isin(statuses), "bad_value", "status", "R17",
+         {"expected": "empty, deprived, death_sentence, imprisoned, incapacitated"}),
+        ((registered != "") & parsed.isna(), "bad_date", "temp_registered", "", {}),
+    ]
+    for mask, code, field, rule, extra in problems:
+        lines = frame.index[mask.to_numpy()]
+        params = lambda line: {"value": frame.at[line, field], **extra}  # noqa: E731
+        if len(lines) > GROUP_ROWS_ABOVE:
+            first = lines[0]
+            sample = Finding("error", code, params=params(first)).message("vi")
+            sample_en = Finding("error", code, params=params(first)).message("en")
+            shown = ", ".join(str(x) for x in lines[:8]) + f" … (+{len(lines) - 8})"
+            findings.append(error("many_rows", file=layer.file, feature_id=f"#{first}", field=field, rule=rule,
+                                  count=len(lines), message=sample, message_en=sample_en, lines=shown))
+            continue
+        for line in lines:
+            findings.append(error(code, file=layer.file, feature_id=label[line], field=field, rule=rule,
+                                  **({} if code == "missing_field" else params(line))))
+    ids = frame["citizen_id"]
+    short = ids[(ids != "") & ~ids.str.fullmatch(r"\d{12}")]
+    if len(short):
+        findings.append(warning("registry_id_format", file=layer.file, feature_id=f"#{short.index[0]}",
+                                field="citizen_id", count=len(short), first=int(short.index[0]),
+                                value=short.iloc[0]))
+    repeated = ids[(ids != "") & ids.duplicated(keep=False)]
+    if len(repeated):
+        findings.append(warning("registry_duplicates", file=layer.file, field="citizen_id", rule="R20",
+                                count=int(repeated.nunique())))
     return frame
+
+
+def _raw_ids(layer: RawLayer | None, key: str) -> set[str]:
+    """Every id written in a layer, even of features rejected for other reasons (no follow-on errors)."""
+    return {_text(r.get(key)) for r in layer.records} - {""} if layer is not None else set()
 
 
 def _check_registry_refs(registry: pd.DataFrame, file: str, unit_ids: set[str], facility_ids: set[str],
@@ -597,7 +635,7 @@ def _check_registry_refs(registry: pd.DataFrame, file: str, unit_ids: set[str], 
             values[~values.isin(known)]
         for ref, lines in unknown.groupby(unknown).groups.items():
             shown = ", ".join(str(i) for i in list(lines)[:10]) + (" ..." if len(lines) > 10 else "")
-            findings.append(error(code, file=file, feature_id=f"lines {shown}", field=column, ref=ref))
+            findings.append(error(code, file=file, feature_id=f"#{shown}", field=column, ref=ref))
 
 
 def apply_registry_counts(units: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame, registry: pd.DataFrame,
@@ -717,7 +755,7 @@ def check_overlaps(units: gpd.GeoDataFrame, file: str, findings: list[Finding]) 
     if len(geoms) < 2:
         return
     tree = STRtree(geoms)
-    left, right = tree.query(geoms, predicate="overlaps")
+    left, right = tree.query(geoms, predicate="intersects")  # also equal and contained polygons
     for i, j in zip(left.tolist(), right.tolist()):
         if i >= j:
             continue

@@ -97,7 +97,10 @@ def precheck(problem: PlanningProblem, parts: list[Part]) -> list[Diagnostic]:
     part_of = {u: part.index for part in parts for u in part.units}
     for u, site in sorted(problem.pinned.items()):
         if part_of[u] != part_of[int(problem.site_unit[site])]:
-            reasons.append(Diagnostic("conflict_pin", {"unit": problem.unit_ids[u], "site": problem.site_ids[site]},
+            reasons.append(Diagnostic("pin_other_part", {"unit": problem.unit_ids[u], "site": problem.site_ids[site],
+                                                         "eu_unit": problem.group_labels[int(problem.group[u])],
+                                                         "eu_site": problem.group_labels[int(problem.group[
+                                                             int(problem.site_unit[site])])]},
                                       (problem.unit_ids[u],)))
     for part in parts:
         eu = label[part.group]

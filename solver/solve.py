@@ -19,7 +19,7 @@ import numpy as np
 from solver.exact import solve_exact
 from solver.heuristic import solve_heuristic
 from solver.lns import improve_lns, relaxation_bound
-from solver.parts import Part, precheck, split_parts
+from solver.parts import Part, area_count_range, precheck, split_parts
 from solver.problem import (STATUS_FEASIBLE, STATUS_INFEASIBLE, STATUS_OPTIMAL, STATUS_TIMEOUT, Diagnostic,
                             PlanningProblem, SolveResult, model_objective, travel_objective)
 
@@ -63,6 +63,12 @@ def solve(problem: PlanningProblem, *, time_limit: float = 60.0, seed: int = 0, 
     start = time.monotonic()
     parts = split_parts(problem)
     reasons = precheck(problem, parts) + _travel_precheck(problem, parts)
+    if not reasons and problem.areas is not None:
+        low, high = area_count_range(problem, parts)
+        if not low <= problem.areas <= high:
+            reasons.append(Diagnostic("infeasible_area_count_detail",
+                                      {"requested": problem.areas, "low": low, "high": high, "parts": len(parts),
+                                       "sites": sum(len({int(problem.site_unit[s]) for s in p.sites}) for p in parts)}))
     empty = np.full(problem.n_units, -1, dtype=int)
     if reasons:
         return SolveResult(STATUS_INFEASIBLE, empty, math.inf, None, None, time.monotonic() - start, method,

@@ -53,8 +53,12 @@ def test_infeasible_exits_3_naming_the_electoral_unit(tmp_path: Path, cli) -> No
 def test_requested_area_count_out_of_range_exits_3(tmp_path: Path, cli) -> None:
     scenario = basic_commune().write(tmp_path / "scenario")
     code, _, err = cli("solve", scenario, "--out", tmp_path / "plan", "--areas", "40", "--lang", "en")
-    assert code == 3 and "40" in err
+    assert code == 3 and "Exactly 40 areas is impossible" in err and "at most 6" in err
+    code, _, err = cli("solve", scenario, "--out", tmp_path / "plan", "--areas", "2", "--lang", "en")
+    assert code == 3 and "at least 4" in err  # three electoral units, one of 2,400 voters with 2,000-seat sites
     assert not (tmp_path / "plan").exists()
+    code, _, err = cli("solve", scenario, "--out", tmp_path / "plan", "--pin", "U0000=S05", "--lang", "en")
+    assert code == 3 and "X-A" in err and "X-B" in err  # the unit and the site are in different units
 
 
 def test_existing_plan_is_replaced_and_foreign_folder_refused(tmp_path: Path, cli) -> None:

@@ -157,10 +157,10 @@ CASES: list[tuple[str, Callable[[Path], None], str, str, str, str, str]] = [
     ("facility_kind", lambda f: _facility(f, kind="prison"), "unknown_facility_kind", "facilities.geojson", "F01",
      "kind", "R4"),
     ("link_unknown_unit", _write("links.csv", "unit_a,unit_b,kind\nU0000,U9999,ferry\n"), "unknown_unit",
-     "links.csv", "line 2", "unit_b", ""),
+     "links.csv", "#2", "unit_b", ""),
     ("registry_unknown_unit",
      _write("voters.csv", REGISTRY_HEADER + "001,Nguyễn Văn An,1980-01-01,M,U7777,permanent,,\n"),
-     "unknown_unit", "voters.csv", "lines 2", "unit_id", ""),
+     "unknown_unit", "voters.csv", "#2", "unit_id", ""),
     ("registry_bad_birth",
      _write("voters.csv", REGISTRY_HEADER + "001,Nguyễn Văn An,1980-13-45,M,U0000,permanent,,\n"),
      "bad_date", "voters.csv", "001", "date_of_birth", ""),
@@ -180,6 +180,16 @@ CASES: list[tuple[str, Callable[[Path], None], str, str, str, str, str]] = [
     ("sparse_not_bool", _set("units.geojson", "U0003", "sparse", "maybe"), "bad_bool", "units.geojson", "U0003",
      "sparse", ""),
     ("no_voter_counts", _drop_column("units.geojson", "voters"), "voters_missing", "units.geojson", "", "voters", ""),
+    ("voters_thousands_dot", _set("units.geojson", "U0001", "voters", "1.000"), "voters_not_int", "units.geojson",
+     "U0001", "voters", "R2"),
+    ("capacity_thousands_dot", _set("sites.geojson", "S02", "capacity", "4.000"), "capacity_not_int",
+     "sites.geojson", "S02", "capacity", ""),
+    ("electoral_code_missing", _set("units.geojson", "U0002", "eu_commune", ""), "eu_missing", "units.geojson",
+     "U0002", "eu_commune", "R13"),
+    ("projected_without_crs", _set("units.geojson", "U0001", "geometry",
+                                   {"type": "Polygon", "coordinates": [[[580000, 2321500], [580500, 2321500],
+                                                                        [580500, 2322000], [580000, 2321500]]]}),
+     "crs_missing", "units.geojson", "U0001", "geometry", ""),
 ]
 
 
@@ -228,7 +238,7 @@ def test_all_problems_listed_at_once(tmp_path: Path, cli) -> None:
     assert exit_code == 1
     codes = {(f["code"], f["feature_id"]) for f in report["findings"]}
     assert {("voters_not_int", "U0001"), ("unit_too_large", "U0002"), ("point_outside_units", "S01"),
-            ("unknown_unit", "line 2")} <= codes
+            ("unknown_unit", "#2")} <= codes
 
 
 def test_repaired_geometry_is_a_warning(tmp_path: Path, cli) -> None:
@@ -310,3 +320,31 @@ def test_projected_crs_input(tmp_path: Path, cli) -> None:
                       crs={"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::32648"}})
     exit_code, report = cli.json("validate", folder)
     assert exit_code == 0, report
+
+
+def test_identical_polygons_are_reported_as_overlap(tmp_path: Path, cli) -> None:
+    folder = basic_commune().write(tmp_path / "scenario")
+    doc = read_geojson(folder / "units.geojson")
+    _unit(doc["features"], "U0001")["geometry"] = _unit(doc["features"], "U0000")["geometry"]
+    write_geojson(folder / "units.geojson", doc["features"])
+    _, report = cli.json("validate", folder)
+    assert any(f["code"] == "overlap" and {f["feature_id"], f["message_en"].split()[2]} == {"U0000", "U0001"}
+               for f in report["findings"])
+
+
+def test_semicolon_csv_is_read_with_a_note(tmp_path: Path, cli) -> None:
+    folder = basic_commune().write(tmp_path / "scenario")
+    (folder / "links.csv").write_text("unit_a;unit_b;kind\nU0000;U0203;ferry\n", encoding="utf-8")
+    code, report = cli.json("validate", folder)
+    assert code == 0
+    assert [f["code"] for f in report["findings"] if f["file"] == "links.csv"] == ["semicolon_csv"]
+
+
+def test_many_rows_with_one_problem_are_reported_once(tmp_path: Path, cli) -> None:
+    folder = basic_commune().write(tmp_path / "scenario")
+    rows = "".join(f"{i:012d},Nguyễn Văn An,{i % 28 + 1:02d}/01/1980,M,U0000,permanent,,\n" for i in range(60))
+    (folder / "voters.csv").write_text(REGISTRY_HEADER + rows, encoding="utf-8")
+    code, report = cli.json("validate", folder)
+    assert code == 1
+    dates = [f for f in report["findings"] if f["field"] == "date_of_birth"]
+    assert len(dates) == 1 and dates[0]["code"] == "many_rows" and "60" in dates[0]["message_en"]
