@@ -644,6 +644,55 @@ def export_command(plan: Path = typer.Argument(..., help="Thư mục phương á
               markup=False)
 
 
+@app.command()
+def batch(source: Path = typer.Argument(..., help="Thư mục các xã (mỗi xã một thư mục con) hoặc tệp .gpkg của tỉnh"),
+          out_dir: Path = typer.Option(..., "--out", help="Thư mục ghi phương án các xã / output folder"),
+          scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Địa chỉ cụm Dask / Dask scheduler address"),
+          workers: Optional[int] = typer.Option(None, "--workers", min=1, help="Số tiến trình (cụm cục bộ)"),
+          memory_limit: str = typer.Option("4GB", "--memory-limit", help="Bộ nhớ mỗi tiến trình / memory per worker"),
+          time_limit: float = typer.Option(30.0, "--time-limit", min=0.1, help="Giây cho mỗi xã / seconds per commune"),
+          retries: int = typer.Option(2, "--retries", min=0, help="Thử lại khi lỗi tạm thời / retries"),
+          seed: int = typer.Option(0, "--seed"),
+          lang: Lang = LangOption) -> None:
+    """Lập phương án cho nhiều xã trên Dask / Plan many communes on Dask."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from planner.batch import BatchOptions, run_batch
+
+    if not source.exists():
+        err.print(_t(lang, f"Không tìm thấy {source}", f"{source} does not exist"), markup=False)
+        raise typer.Exit(EXIT_USAGE)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err) as progress:
+        task = progress.add_task(_t(lang, "Các xã", "Communes"), total=None)
+
+        def advance(result: dict, done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total,
+                            description=f"{result['scenario']}: {result['status']}")
+
+        summary = run_batch(source, out_dir, scheduler=scheduler, workers=workers, memory_limit=memory_limit,
+                            retries=retries, options=BatchOptions(time_limit=time_limit, seed=seed),
+                            on_progress=advance)
+    table = Table(title=_t(lang, "Kết quả theo xã", "Communes"))
+    for header in (_t(lang, "Xã", "Commune"), _t(lang, "Kết quả", "Result"), _t(lang, "Khu vực", "Areas"),
+                   _t(lang, "Cử tri", "Voters"), _t(lang, "Khoảng cách", "Gap"), _t(lang, "Giây", "Seconds"),
+                   _t(lang, "Lỗi", "Error")):
+        table.add_column(header)
+    for r in summary["communes_detail"]:
+        table.add_row(r["scenario"], r["status"], str(r["areas"] or ""), _num(r["voters"], lang) if r["voters"] else "",
+                      "" if r["gap"] is None else f"{r['gap']:.2%}", "" if r["seconds"] is None else str(r["seconds"]),
+                      (r["errors"] or [""])[0][:90])
+    out.print(table)
+    out.print(_t(lang, f"{summary['communes']} xã trong {_dec(summary['seconds'], lang, 1)} giây "
+                       f"({summary['totals']['communes_per_minute']} xã/phút); {summary['by_status']}; "
+                       f"tổng hợp: {out_dir / 'summary.json'}, {out_dir / 'summary.xlsx'}",
+                 f"{summary['communes']} communes in {summary['seconds']} s "
+                 f"({summary['totals']['communes_per_minute']} per minute); {summary['by_status']}; "
+                 f"summary: {out_dir / 'summary.json'}, {out_dir / 'summary.xlsx'}"), markup=False)
+    bad = sum(v for k, v in summary["by_status"].items() if k not in ("planned", "skipped"))
+    raise typer.Exit(EXIT_OK if bad == 0 else EXIT_INVALID)
+
+
 def main() -> None:
     """Console entry point: run the app, turning unexpected failures into a short message (exit 4).
 
