@@ -21,6 +21,7 @@ demo: $(STAMP)
 	$(BIN)/pollplan check data/demo out/demo-plan
 
 test: $(STAMP)
+	@bash .ci/chromium.sh >/dev/null 2>&1 || echo "Chromium could not be installed: the dashboard browser tests will be skipped"
 	@url=$$(bash .ci/postgres.sh 2>/dev/null) || url=""; \
 	if [ -z "$$url" ]; then echo "PostgreSQL could not be started: the PostgreSQL store tests will be skipped"; fi; \
 	POLLPLAN_TEST_PG_URL="$$url" $(BIN)/python -m pytest -q

@@ -693,6 +693,58 @@ def batch(source: Path = typer.Argument(..., help="Thư mục các xã (mỗi x�
     raise typer.Exit(EXIT_OK if bad == 0 else EXIT_INVALID)
 
 
+@app.command("app")
+def app_command(scenario: Optional[Path] = typer.Argument(None, help="Thư mục kịch bản (mặc định: xã mẫu)"),
+                port: int = typer.Option(8501, "--port"),
+                address: str = typer.Option("127.0.0.1", "--address", help="Địa chỉ lắng nghe / listen address"),
+                store: Optional[str] = StoreOption,
+                tiles: Optional[str] = typer.Option(None, "--tiles", help="URL máy chủ bản đồ nền nội bộ / local tile URL "
+                                                    "{z}/{x}/{y}; mặc định không có bản đồ nền")) -> None:
+    """Mở ứng dụng xem xét, chỉnh sửa và phê duyệt trên trình duyệt / Start the review app."""
+    import subprocess
+    from importlib.resources import files
+
+    target = scenario or Path(str(files("pollplan_data") / "demo"))
+    script = Path(__file__).resolve().parents[1] / "dashboards" / "app.py"
+    command = [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port),
+               "--server.address", address, "--server.headless", "true", "--browser.gatherUsageStats", "false",
+               "--server.enableStaticServing", "true", "--server.fileWatcherType", "none",
+               "--theme.base", "light", "--client.toolbarMode", "viewer", "--",
+               "--scenario", str(target.resolve())]
+    if store:
+        command += ["--store", store]
+    if tiles:
+        command += ["--tiles", tiles]
+    out.print(f"http://{address}:{port}", markup=False)
+    raise typer.Exit(subprocess.call(command))
+
+
+users_app = typer.Typer(help="Người dùng ứng dụng / app users", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+
+@users_app.command("add")
+def users_add(scenario: Path = typer.Argument(...), name: str = typer.Argument(...),
+              role: str = typer.Option(..., "--role", help="planner | reviewer | viewer"),
+              password: Optional[str] = typer.Option(None, "--password", help="(mặc định: hỏi / prompted)"),
+              store: Optional[str] = StoreOption, lang: Lang = LangOption) -> None:
+    """Thêm hoặc đổi người dùng / Add or update a user (password stored hashed)."""
+    from planner.store import StoreError
+    from planner.users import add_user
+
+    secret = password if password is not None else typer.prompt(_t(lang, "Mật khẩu", "Password"), hide_input=True,
+                                                                confirmation_prompt=True)
+    opened = _open_store(scenario, store or "")
+    try:
+        add_user(opened, name, role, secret)
+    except StoreError as exc:
+        err.print(exc.vi if lang == Lang.vi else exc.en, markup=False)
+        raise typer.Exit(EXIT_USAGE)
+    finally:
+        opened.close()
+    out.print(_t(lang, f"Đã lưu người dùng {name} ({role})", f"Saved user {name} ({role})"), markup=False)
+
+
 def main() -> None:
     """Console entry point: run the app, turning unexpected failures into a short message (exit 4).
 
