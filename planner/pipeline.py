@@ -269,7 +269,7 @@ def assemble_plan(scenario: Scenario, problem: PlanningProblem, geometry: Geomet
                         "n_units": len(unit_list), "mean_km": round(mean, 3),
                         "p95_km": round(_weighted_percentile(km, w, 0.95), 3),
                         "max_km": round(float(km[has].max()) if has.any() else 0.0, 3),
-                        **times, "geometry": None})
+                        **times, "metric": geometry.metric, "geometry": None})
     outline = dissolve(geometry.cells, {r["area_id"]: r["units"].split(", ") for r in records})
     for r in records:
         r["geometry"] = outline[r["area_id"]]
@@ -281,7 +281,7 @@ def assemble_plan(scenario: Scenario, problem: PlanningProblem, geometry: Geomet
     outlines = gpd.GeoDataFrame(records, geometry="geometry", crs=scenario.crs,
                                 columns=["area_id", "site_id", "kind", "facility_id", "voters", "site_name",
                                          "units", "unit_names", "n_units", "mean_km", "p95_km", "max_km",
-                                         "mean_walk_min", "mean_motorbike_min", "geometry"])
+                                         "mean_walk_min", "mean_motorbike_min", "metric", "geometry"])
     report = build_report(scenario, problem, result, options, areas, records, warnings, geometry.metric,
                           geometry.contiguity)
     return Plan(assignment=assignment, areas=tuple(areas), report=report), outlines

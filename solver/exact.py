@@ -23,6 +23,7 @@ from solver.parts import Part
 from solver.problem import Diagnostic, PlanningProblem
 
 SCALE = 1000  # objective in voter-metres
+UNREACHABLE_KM = 1000.0
 
 
 @dataclass
@@ -158,7 +159,9 @@ def build_model(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total:
         # --- travel objective
         for j, units in candidates.items():
             for i in units:
-                coefficient = int(round(float(problem.cost_w[i]) * float(problem.distance[i, j]) * scale))
+                d = float(problem.distance[i, j])
+                d = d if np.isfinite(d) else UNREACHABLE_KM  # only a site's own unit can be unreachable here
+                coefficient = int(round(float(problem.cost_w[i]) * d * scale))
                 if coefficient > 0:
                     travel_terms.append((x[i, j], coefficient))
 

@@ -165,3 +165,19 @@ def test_real_osm_extract_loads_routes_and_solves(tmp_path: Path, cli) -> None:
     assert result["travel_metric"] == "road_km"
     assert all(a["site_id"].startswith("OSM") for a in result["areas"])
     assert cli("check", folder, plan)[0] == 0
+
+
+def test_ferry_link_joins_the_islet_to_the_mainland_by_road() -> None:
+    from planner.travel import compute_travel
+    from planner.validation import load_scenario
+    from pollplan_data import DEMO_DIR
+
+    scenario = load_scenario(DEMO_DIR)
+    travel = compute_travel(scenario)
+    assert travel.metric == "road_km" and np.isfinite(travel.distance).all()
+    assert not travel.warnings  # the islet T47 is reached over the ferry crossing, not by fallback
+    ferry = scenario.links[scenario.links["kind"] == "ferry"].iloc[0]
+    units = list(scenario.units.index)
+    islet, shore = units.index(ferry["unit_b"]), units.index(ferry["unit_a"])
+    mainland_site = next(j for j, u in enumerate(scenario.sites["unit_id"]) if u == ferry["unit_a"])
+    assert travel.distance[islet, mainland_site] > travel.distance[shore, mainland_site]
