@@ -130,14 +130,42 @@ def _solve_fixed(problem: PlanningProblem, parts: list[Part], hint: dict[int, in
         bound = relaxation_bound(problem, parts, fixed_total=problem.areas,
                                  time_limit=max(1.0, deadline - time.monotonic()))
         return assignment, statuses, bound, [], {"engine": "lns"}
+    portfolio = method == "auto" and not problem.contiguity  # capacitated p-median shape: CP-SAT, then SCIP
+    share = 0.5 if portfolio else 1.0
     outcome = solve_exact(problem, parts, fixed_total=problem.areas,
-                          time_limit=max(0.1, deadline - time.monotonic()), seed=seed, hint=hint or None,
+                          time_limit=max(0.1, share * (deadline - time.monotonic())), seed=seed, hint=hint or None,
                           formulation=formulation)
     if outcome.status == "infeasible":
         return assignment, ["infeasible"], None, outcome.diagnostics or [_structure(problem, parts)], {}
+    if portfolio and outcome.status != "optimal":
+        return _with_mip(problem, parts, outcome, hint, deadline)
     for u, s in outcome.assignment.items():
         assignment[u] = s
     return assignment, [outcome.status], outcome.bound, [], {"engine": "full", "branches": outcome.branches}
+
+
+def _with_mip(problem: PlanningProblem, parts: list[Part], outcome, hint: dict[int, int], deadline: float):
+    """Hand the best plan so far to SCIP; keep the better plan and the higher bound of the two."""
+    from solver.mip import solve_mip
+    from solver.problem import model_objective
+
+    start = outcome.assignment or hint
+    mip = solve_mip(problem, parts, fixed_total=problem.areas, time_limit=max(0.1, deadline - time.monotonic()),
+                    hint=start or None)
+    candidates = []
+    for plan in (outcome.assignment, mip.assignment):
+        if plan and len(plan) == problem.n_units:
+            array = np.full(problem.n_units, -1, dtype=int)
+            for u, s in plan.items():
+                array[u] = s
+            candidates.append((model_objective(problem, array), array))
+    bounds = [b for b in (outcome.bound, mip.bound) if b is not None]
+    if not candidates:
+        return np.full(problem.n_units, -1, dtype=int), ["unknown"], None, [], {"engine": "cp-sat+scip"}
+    value, best = min(candidates, key=lambda c: c[0])
+    bound = max(bounds) if bounds else None
+    proven = mip.status == "optimal" or (bound is not None and bound >= value - 1e-6 * max(1.0, abs(value)))
+    return best, ["optimal" if proven else "feasible"], bound, [], {"engine": "cp-sat+scip"}
 
 
 def _solve_decided(problem: PlanningProblem, parts: list[Part], hint: dict[int, int], deadline: float, seed: int,
