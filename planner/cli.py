@@ -701,7 +701,6 @@ def app_command(scenario: Optional[Path] = typer.Argument(None, help="Thư mục
                 tiles: Optional[str] = typer.Option(None, "--tiles", help="URL máy chủ bản đồ nền nội bộ / local tile URL "
                                                     "{z}/{x}/{y}; mặc định không có bản đồ nền")) -> None:
     """Mở ứng dụng xem xét, chỉnh sửa và phê duyệt trên trình duyệt / Start the review app."""
-    import subprocess
     from importlib.resources import files
 
     target = scenario or Path(str(files("pollplan_data") / "demo"))
@@ -716,7 +715,8 @@ def app_command(scenario: Optional[Path] = typer.Argument(None, help="Thư mục
     if tiles:
         command += ["--tiles", tiles]
     out.print(f"http://{address}:{port}", markup=False)
-    raise typer.Exit(subprocess.call(command))
+    sys.stdout.flush()
+    os.execv(sys.executable, command)  # become the server: stopping pollplan app stops it
 
 
 users_app = typer.Typer(help="Người dùng ứng dụng / app users", no_args_is_help=True)
