@@ -28,6 +28,9 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.run
+	$(BIN)/python -m benchmarks.engine --update benchmarks/RESULTS.md
+	@bash .ci/chromium.sh >/dev/null 2>&1 || true
+	$(BIN)/python -m benchmarks.dashboard --update benchmarks/RESULTS.md
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

@@ -222,7 +222,14 @@ def markdown(results: dict[str, dict[str, Any]]) -> list[str]:
 if __name__ == "__main__":
     import json
     import sys
+    from pathlib import Path
+
+    from benchmarks.sections import stamp, update
 
     figures = run(quick="--quick" in sys.argv)
-    print(json.dumps(figures, indent=2))
-    print("\n".join(markdown(figures)))
+    lines = markdown(figures)
+    print(json.dumps(figures, indent=2, default=str))
+    print("\n".join(lines))
+    if "--update" in sys.argv:
+        target = Path(sys.argv[sys.argv.index("--update") + 1])
+        update(target, "engine", lines[:2] + stamp("python -m benchmarks.engine --update benchmarks/RESULTS.md") + lines[2:])

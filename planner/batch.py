@@ -119,7 +119,7 @@ def plan_commune(scenario: str, out: str, options: BatchOptions) -> dict[str, An
     base.update(commune_code=loaded.config.commune_code, name=loaded.config.name)
     try:
         outcome = plan_scenario(loaded, SolveOptions(time_limit=options.time_limit, seed=options.seed,
-                                                     travel=options.travel))
+                                                     travel=options.travel, threads=1))  # Dask gives the parallelism
     except InfeasibleError as exc:
         return {**base, "status": STATUS_INFEASIBLE, "seconds": round(time.perf_counter() - start, 2),
                 "errors": [f.format("en") for f in exc.findings][:20]}

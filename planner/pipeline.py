@@ -44,6 +44,7 @@ class SolveOptions:
     keep_weight: float = 0.0
     travel: str | None = None
     contiguity: str | None = None
+    threads: int | None = None
 
 
 @dataclass(frozen=True)
@@ -191,7 +192,7 @@ def plan_scenario(scenario: Scenario, options: SolveOptions = SolveOptions(),
     """Solve a scenario; raise InfeasibleError with the reasons when no valid plan exists."""
     problem, geometry = build_problem(scenario, options)
     result = solver.solve(problem, time_limit=options.time_limit, seed=options.seed, method=options.method,
-                          on_progress=on_progress)
+                          on_progress=on_progress, threads=options.threads)
     if result.status == solver.STATUS_INFEASIBLE or (result.assignment < 0).any():
         raise InfeasibleError([error(d.code, rule=_rule_of(d.code), **d.params) for d in result.diagnostics])
     warnings = list(scenario.findings) + list(geometry.warnings)

@@ -52,11 +52,13 @@ def _travel_precheck(problem: PlanningProblem, parts: list[Part]) -> list[Diagno
 
 
 def solve(problem: PlanningProblem, *, time_limit: float = 60.0, seed: int = 0, method: str = "auto",
-          on_progress: ProgressCallback | None = None, formulation: str = "flow") -> SolveResult:
+          on_progress: ProgressCallback | None = None, formulation: str = "flow",
+          threads: int | None = None) -> SolveResult:
     """Plan ``problem``: a valid assignment of every unit to an open site, or the reasons none exists.
 
     ``formulation`` picks the exact model's contiguity: ``"flow"`` (one model) or ``"cuts"``
-    (separator cuts added in rounds); both are exact, the benchmarks compare them.
+    (separator cuts added in rounds); both are exact, the benchmarks compare them. ``threads``
+    bounds the solver's threads (None: every core; 1 when many communes run side by side).
     """
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; expected one of {', '.join(METHODS)}")
@@ -81,9 +83,9 @@ def solve(problem: PlanningProblem, *, time_limit: float = 60.0, seed: int = 0, 
         if warm.status != STATUS_INFEASIBLE else {}
     deadline = start + time_limit
     if problem.areas is not None:
-        outcome = _solve_fixed(problem, parts, hint, deadline, seed, method, formulation)
+        outcome = _solve_fixed(problem, parts, hint, deadline, seed, method, formulation, threads)
     else:
-        outcome = _solve_decided(problem, parts, hint, deadline, seed, method, on_progress, formulation)
+        outcome = _solve_decided(problem, parts, hint, deadline, seed, method, on_progress, formulation, threads)
     assignment, statuses, bound, diagnostics, stats = outcome
     seconds = time.monotonic() - start
     if diagnostics:
@@ -119,7 +121,7 @@ def _with_model_objective(problem: PlanningProblem, result: SolveResult, seconds
 
 
 def _solve_fixed(problem: PlanningProblem, parts: list[Part], hint: dict[int, int], deadline: float, seed: int,
-                 method: str, formulation: str):
+                 method: str, formulation: str, threads: int | None = None):
     """One model over all parts: the fixed area count couples them."""
     assignment = np.full(problem.n_units, -1, dtype=int)
     big = method == "auto" and any(_pairs(problem, p) > FULL_MODEL_MAX_PAIRS for p in parts)
@@ -132,26 +134,27 @@ def _solve_fixed(problem: PlanningProblem, parts: list[Part], hint: dict[int, in
         return assignment, statuses, bound, [], {"engine": "lns"}
     portfolio = method == "auto" and not problem.contiguity  # capacitated p-median shape: CP-SAT, then SCIP
     share = 0.5 if portfolio else 1.0
-    outcome = solve_exact(problem, parts, fixed_total=problem.areas,
+    outcome = solve_exact(problem, parts, fixed_total=problem.areas, workers=threads,
                           time_limit=max(0.1, share * (deadline - time.monotonic())), seed=seed, hint=hint or None,
                           formulation=formulation)
     if outcome.status == "infeasible":
         return assignment, ["infeasible"], None, outcome.diagnostics or [_structure(problem, parts)], {}
     if portfolio and outcome.status != "optimal":
-        return _with_mip(problem, parts, outcome, hint, deadline)
+        return _with_mip(problem, parts, outcome, hint, deadline, threads)
     for u, s in outcome.assignment.items():
         assignment[u] = s
     return assignment, [outcome.status], outcome.bound, [], {"engine": "full", "branches": outcome.branches}
 
 
-def _with_mip(problem: PlanningProblem, parts: list[Part], outcome, hint: dict[int, int], deadline: float):
+def _with_mip(problem: PlanningProblem, parts: list[Part], outcome, hint: dict[int, int], deadline: float,
+              threads: int | None = None):
     """Hand the best plan so far to SCIP; keep the better plan and the higher bound of the two."""
     from solver.mip import solve_mip
     from solver.problem import model_objective
 
     start = outcome.assignment or hint
     mip = solve_mip(problem, parts, fixed_total=problem.areas, time_limit=max(0.1, deadline - time.monotonic()),
-                    hint=start or None)
+                    hint=start or None, threads=threads)
     candidates = []
     for plan in (outcome.assignment, mip.assignment):
         if plan and len(plan) == problem.n_units:
@@ -169,7 +172,7 @@ def _with_mip(problem: PlanningProblem, parts: list[Part], outcome, hint: dict[i
 
 
 def _solve_decided(problem: PlanningProblem, parts: list[Part], hint: dict[int, int], deadline: float, seed: int,
-                   method: str, on_progress: ProgressCallback | None, formulation: str):
+                   method: str, on_progress: ProgressCallback | None, formulation: str, threads: int | None = None):
     """Each part on its own: fewest areas within the travel bound, or travel plus area cost."""
     assignment = np.full(problem.n_units, -1, dtype=int)
     statuses: list[str] = []
@@ -194,7 +197,7 @@ def _solve_decided(problem: PlanningProblem, parts: list[Part], hint: dict[int, 
             engines.add("lns")
         else:
             status, chosen, bound, problems = _exact_decided(problem, part, part_hint, part_deadline, seed,
-                                                             formulation)
+                                                             formulation, threads)
             diagnostics.extend(problems)
             engines.add("full")
         statuses.append(status)
@@ -232,9 +235,9 @@ def _keep_penalty(problem: PlanningProblem, chosen: dict[int, int]) -> float:
 
 
 def _exact_decided(problem: PlanningProblem, part: Part, hint: dict[int, int], deadline: float, seed: int,
-                   formulation: str):
+                   formulation: str, threads: int | None = None):
     if problem.max_travel_km is not None:
-        count = solve_exact(problem, [part], fixed_total=None, minimize="count",
+        count = solve_exact(problem, [part], fixed_total=None, minimize="count", workers=threads,
                             time_limit=max(0.1, 0.4 * (deadline - time.monotonic())), seed=seed, hint=hint or None,
                             formulation=formulation)
         if count.status == "infeasible":
@@ -242,13 +245,13 @@ def _exact_decided(problem: PlanningProblem, part: Part, hint: dict[int, int], d
         if count.status not in ("optimal", "feasible"):
             return "unknown", {}, None, []
         k = len(set(count.assignment.values()))
-        travel = solve_exact(problem, [part], fixed_total=k, time_limit=max(0.1, deadline - time.monotonic()),
+        travel = solve_exact(problem, [part], fixed_total=k, workers=threads, time_limit=max(0.1, deadline - time.monotonic()),
                              seed=seed, hint=count.assignment, formulation=formulation)
         if travel.status not in ("optimal", "feasible"):
             return "feasible", count.assignment, None, []
         status = "optimal" if count.status == "optimal" and travel.status == "optimal" else "feasible"
         return status, travel.assignment, travel.bound, []
-    outcome = solve_exact(problem, [part], fixed_total=None, time_limit=max(0.1, deadline - time.monotonic()),
+    outcome = solve_exact(problem, [part], fixed_total=None, workers=threads, time_limit=max(0.1, deadline - time.monotonic()),
                           seed=seed, hint=hint or None, formulation=formulation)
     if outcome.status == "infeasible":
         return "infeasible", {}, None, outcome.diagnostics or [_structure(problem, [part])]
