@@ -27,6 +27,7 @@ test: $(STAMP)
 	POLLPLAN_TEST_PG_URL="$$url" $(BIN)/python -m pytest -q
 
 bench: $(STAMP)
+	$(BIN)/pip install --quiet -e ".[dev,bench]"
 	$(BIN)/python -m benchmarks.run
 	$(BIN)/python -m benchmarks.engine --update benchmarks/RESULTS.md
 	@bash .ci/chromium.sh >/dev/null 2>&1 || true
