@@ -421,8 +421,10 @@ def downloads_page(scenario, plan, lang: str) -> None:
         elif st.button(t("make_lists", lang), key="lists_go"):
             from planner.voterexport import export_voter_documents
 
-            with tempfile.TemporaryDirectory() as folder:
-                export_voter_documents(scenario, files, Path(folder) / "voters", cards=False, formats=("xlsx",))
+            bar = st.progress(0.0, text=t("voter_lists", lang))
+            with tempfile.TemporaryDirectory() as folder:  # lists (XLSX, PDF, internal and posted) and cards
+                export_voter_documents(scenario, files, Path(folder) / "voters",
+                                       on_progress=lambda stage, fraction: bar.progress(fraction))
                 st.session_state["lists_zip"] = _zip(Path(folder) / "voters")
         if "lists_zip" in st.session_state:
             st.download_button("danh-sach-cu-tri.zip", st.session_state["lists_zip"], file_name="danh-sach-cu-tri.zip",
