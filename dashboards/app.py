@@ -15,7 +15,7 @@ import sys
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import Any
+
 
 import pandas as pd
 import streamlit as st

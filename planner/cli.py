@@ -478,7 +478,7 @@ def voters_change(scenario: Path = typer.Argument(..., help="Thư mục kịch b
     frame.index = pd.RangeIndex(2, len(frame) + 2)
     amended, results = apply_changes(build_lists(loaded, files), frame, loaded)
     target = out_dir or plan.parent / f"{plan.name}-voters-amended"
-    export = export_voter_documents(loaded, files, target, formats=tuple(f for f in formats.split(",") if f),
+    export_voter_documents(loaded, files, target, formats=tuple(f for f in formats.split(",") if f),
                                     cards=cards, lists=amended)
     with open(target / "changes-log.csv", "w", encoding="utf-8", newline="") as handle:
         writer = csv_module.writer(handle, lineterminator="\n")

@@ -13,9 +13,7 @@ import csv
 import datetime as dt
 import hashlib
 import json
-import os
 import shutil
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +23,7 @@ import geopandas as gpd
 import pandas as pd
 
 from geo.projection import WGS84
+from planner.atomic import folder_in_place
 from planner.checker import check_plan
 from planner.plan import PlanFiles
 from planner.scenario import Scenario
@@ -307,10 +306,8 @@ def export_plan(context: ExportContext, out: Path, formats: tuple[str, ...] = FO
     if unknown:
         raise ValueError(f"unknown format(s) {', '.join(unknown)}; expected {', '.join(FORMATS)}")
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
-    try:
-        written: list[Path] = []
+    written: list[Path] = []
+    with folder_in_place(out) as tmp:
         if {"gpkg", "shp", "geojson", "kml"} & set(formats):
             files = write_gis(context, tmp)
             keep = {"gpkg": ".gpkg", "geojson": ".geojson", "kml": ".kml", "shp": "-shp.zip"}
@@ -329,15 +326,4 @@ def export_plan(context: ExportContext, out: Path, formats: tuple[str, ...] = FO
             path = tmp / "interchange.json"
             path.write_text(json.dumps(interchange(context), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
             written.append(path)
-        if out.exists():
-            old = out.with_name(f".{out.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(out, old)
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return [out / p.name for p in written]

@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -19,6 +16,7 @@ from typing import Any, Mapping
 import geopandas as gpd
 import pandas as pd
 
+from planner.atomic import folder_in_place
 from planner.findings import Finding, error
 
 PLAN_FILES = ("assignment.csv", "areas.csv", "areas.geojson", "report.json")
@@ -57,23 +55,8 @@ def write_plan(plan: Plan, outlines: gpd.GeoDataFrame, out: Path) -> Path:
         if foreign:
             raise PlanFolderError(f"{out} holds files that are not a plan ({', '.join(sorted(foreign)[:5])}); "
                                   "choose an empty or new folder")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
-    try:
-        tmp.chmod(0o755)  # mkdtemp makes it private; a plan folder is shared like any other
+    with folder_in_place(out) as tmp:
         _write_files(plan, outlines, tmp)
-        if out.exists():
-            old = out.with_name(f".{out.name}.old")
-            if old.exists():
-                shutil.rmtree(old)
-            os.replace(out, old)
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out
 
 

@@ -23,7 +23,7 @@ from shapely.ops import unary_union
 from shapely.validation import explain_validity
 
 from geo.adjacency import rook_pairs, voronoi_cells
-from geo.projection import WGS84, parse_crs, reproject, utm_crs
+from geo.projection import WGS84, parse_crs, utm_crs
 from planner import eligibility
 from planner.findings import Finding, ScenarioError, error, errors_of, warning
 from planner.rules import FACILITY_KINDS, LawParameters, facility_is_separate

@@ -14,13 +14,11 @@ Layout of the output folder (written atomically):
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from planner.atomic import folder_in_place
 from planner.documents import write_cards_pdf, write_list_pdf, write_list_xlsx
 from planner.plan import PlanFiles
 from planner.scenario import Scenario
@@ -61,11 +59,9 @@ def export_voter_documents(scenario: Scenario, plan: PlanFiles, out: Path, *, fo
     """Build the lists and write every document into ``out`` (replaced atomically)."""
     lists = lists or build_lists(scenario, plan)
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
     commune = scenario.config.name
     written: list[Path] = []
-    try:
+    with folder_in_place(out) as tmp:
         jobs = [(area, commune, scenario.params.election_date.isoformat(), tmp, formats, cards)
                 for area in lists.lists]
         total = len(jobs)
@@ -84,16 +80,5 @@ def export_voter_documents(scenario: Scenario, plan: PlanFiles, out: Path, *, fo
         public_report = {k: v for k, v in lists.report.items()}
         with open(tmp / "eligibility.json", "w", encoding="utf-8") as handle:
             json.dump(public_report, handle, ensure_ascii=False, indent=2)
-        if out.exists():
-            old = out.with_name(f".{out.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(out, old)
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     files = tuple(out / p.relative_to(tmp) for p in written)
     return VoterExport(out, lists, files)
