@@ -20,10 +20,10 @@ def test_quick_benchmark_subset(tmp_path: Path) -> None:
     assert completed.returncode == 0, completed.stderr[-2000:]
     text = out.read_text(encoding="utf-8")
     assert "## Targets" in text and "machine" in text and "python -m benchmarks.run" in text
-    results = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
-    rows = [r for family in results.values() if isinstance(family, list) for r in family] \
-        if isinstance(results, dict) else results
-    assert rows, results.keys() if isinstance(results, dict) else results
+    results = json.loads((tmp_path / "results-quick.json").read_text(encoding="utf-8"))
+    records = results["records"]
+    assert records and results["meta"]
+    assert not [r for r in records if r.get("error")], [r.get("error") for r in records]
 
 
 def test_engine_benchmarks_quick() -> None:

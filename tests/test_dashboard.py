@@ -95,6 +95,7 @@ def _sign_in(page, user: str) -> None:
     page.get_by_label("Mật khẩu").fill(PASSWORD)
     page.get_by_role("button", name="Đăng nhập").click()
     page.get_by_text("Bản đồ và khu vực").wait_for(timeout=60_000)
+    _map_frame(page)  # the first page has fully loaded (its version too) before we go anywhere else
 
 
 def _map_frame(page, timeout: float = 60.0):
