@@ -371,7 +371,7 @@ def problems_of(record: dict[str, Any]) -> list[str]:
     if bound is not None and known is not None and record["known_kind"] == "optimal" and bound > known + tol:
         out.append(f"bound {bound:.4f} above the proven optimum {known}")
     seconds = record.get("seconds") or record.get("wall")
-    if seconds is not None and seconds > 1.2 * record["time_limit"] + 2:
+    if "error" not in record and seconds is not None and seconds > 1.2 * record["time_limit"] + 2:
         out.append(f"took {seconds:.1f} s for a {record['time_limit']:g} s limit")
     return out
 
@@ -637,6 +637,17 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _kept_sections(path: Path) -> str:
+    """The engine and dashboard sections of an existing report, kept when the literature part is rewritten."""
+    import re
+
+    if not path.exists():
+        return ""
+    text = path.read_text(encoding="utf-8")
+    kept = [m.group(0) for m in re.finditer(r"<!-- (\w+):start -->.*?<!-- \1:end -->", text, re.S)]
+    return "".join("\n\n" + block for block in kept) + ("\n" if kept else "")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if args.from_json:
@@ -676,7 +687,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "data": str(root), "total_seconds": round(time.monotonic() - started, 1),
             "load_at_start": load_at_start}
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render_markdown(meta, records, checks), encoding="utf-8")
+    out.write_text(render_markdown(meta, records, checks) + _kept_sections(out), encoding="utf-8")
     json_path.write_text(json.dumps({"meta": meta, "records": records, "reference_checks": checks}, indent=1,
                                     ensure_ascii=False, default=_json_default) + "\n", encoding="utf-8")
     _say(f"wrote {out} and {json_path} ({len(records)} runs, {meta['total_seconds'] / 60:.1f} min)")
@@ -688,7 +699,8 @@ def rerender(json_path: Path, out: Path) -> int:
     doc = json.loads(json_path.read_text(encoding="utf-8"))
     for record in doc["records"]:
         evaluate(record)
-    out.write_text(render_markdown(doc["meta"], doc["records"], doc["reference_checks"]), encoding="utf-8")
+    out.write_text(render_markdown(doc["meta"], doc["records"], doc["reference_checks"]) + _kept_sections(out),
+                   encoding="utf-8")
     _say(f"wrote {out} from {json_path}")
     return 0
 

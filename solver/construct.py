@@ -82,50 +82,59 @@ def _weighted_cost(ctx: _Context, chosen: list[int]) -> float:
     return float((ctx.cw * ctx.d[:, chosen].min(axis=1)).sum())
 
 
-def choose_sites(ctx: _Context, k: int, rng: np.random.Generator, randomize: bool) -> list[int] | None:
-    """k local site indices in distinct units, covering the part's voters in capacity."""
-    n_sites = len(ctx.sites)
+def choose_sites(ctx: _Context, k: int, rng: np.random.Generator, randomize: bool,
+                 deadline: float = math.inf) -> list[int] | None:
+    """k local site indices in distinct units, covering the part's voters in capacity.
+
+    Greedy p-median with every candidate priced at once (vectorised), then swaps while time allows.
+    """
     chosen = list(ctx.forced)
     if len({ctx.site_local_unit[s] for s in chosen}) < len(chosen) or len(chosen) > k:
         return None
     used_units = {int(ctx.site_local_unit[s]) for s in chosen}
+    nearest = ctx.d[:, chosen].min(axis=1) if chosen else np.full(len(ctx.units), _BIG)
     while len(chosen) < k:
-        ranked: list[tuple[float, int]] = []
-        for s in range(n_sites):
-            if s in chosen or int(ctx.site_local_unit[s]) in used_units:
-                continue
-            ranked.append((_weighted_cost(ctx, chosen + [s]) - 1e-9 * float(ctx.cap[s]), s))
-        if not ranked:
+        costs = ctx.cw @ np.minimum(nearest[:, None], ctx.d) - 1e-9 * ctx.cap
+        blocked = np.array([s in chosen or int(ctx.site_local_unit[s]) in used_units for s in range(len(ctx.sites))])
+        costs = np.where(blocked, np.inf, costs)
+        order = np.argsort(costs, kind="stable")
+        open_count = int(np.isfinite(costs).sum())
+        if open_count == 0:
             return None
-        ranked.sort()
-        pick = ranked[int(rng.integers(min(3, len(ranked))))][1] if randomize else ranked[0][1]
+        pick = int(order[int(rng.integers(min(3, open_count)))]) if randomize else int(order[0])
         chosen.append(pick)
         used_units.add(int(ctx.site_local_unit[pick]))
-    chosen = _swap_improve(ctx, chosen)
+        nearest = np.minimum(nearest, ctx.d[:, pick])
+    chosen = _swap_improve(ctx, chosen, deadline=deadline)
     total = int(ctx.w.sum())
     if int(ctx.cap[chosen].sum()) < total:
         chosen = _raise_capacity(ctx, chosen, total)
     return chosen
 
 
-def _swap_improve(ctx: _Context, chosen: list[int], rounds: int = 3) -> list[int]:
+def _swap_improve(ctx: _Context, chosen: list[int], rounds: int = 3, deadline: float = math.inf) -> list[int]:
+    """Teitz-Bart swaps: replace one chosen site by the best other, while it helps and time allows."""
     fixed = set(ctx.forced)
     cost = _weighted_cost(ctx, chosen)
     for _ in range(rounds):
         improved = False
         for position in range(len(chosen)):
+            if time.monotonic() > deadline:
+                return chosen
             if chosen[position] in fixed:
                 continue
-            units_in_use = {int(ctx.site_local_unit[s]) for i, s in enumerate(chosen) if i != position}
+            others = [s for i, s in enumerate(chosen) if i != position]
+            units_in_use = {int(ctx.site_local_unit[s]) for s in others}
+            rest = ctx.d[:, others].min(axis=1) if others else np.full(len(ctx.units), _BIG)
+            costs = ctx.cw @ np.minimum(rest[:, None], ctx.d)
             for s in range(len(ctx.sites)):
                 if s in chosen or int(ctx.site_local_unit[s]) in units_in_use:
-                    continue
-                trial = chosen.copy()
-                trial[position] = s
-                trial_cost = _weighted_cost(ctx, trial)
-                if trial_cost < cost - 1e-9:
-                    chosen, cost, improved = trial, trial_cost, True
-                    units_in_use = {int(ctx.site_local_unit[x]) for i, x in enumerate(chosen) if i != position}
+                    costs[s] = np.inf
+            best = int(np.argmin(costs))
+            if costs[best] < cost - 1e-9:
+                chosen = chosen.copy()
+                chosen[position] = best
+                cost, improved = float(costs[best]), True
         if not improved:
             break
     return chosen
@@ -370,7 +379,7 @@ def plan_part(problem: PlanningProblem, part: Part, k: int, *, seed: int, deadli
     while attempt < restarts or (best is not None and not best.feasible and attempt < 4 * restarts):
         if attempt > 0 and time.monotonic() > deadline:
             break
-        chosen = choose_sites(ctx, k, rng, randomize=attempt > 0)
+        chosen = choose_sites(ctx, k, rng, randomize=attempt > 0, deadline=deadline)
         attempt += 1
         if chosen is None or len(chosen) != k:
             if attempt == 1:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import replace
 from typing import Callable
 
 import numpy as np
@@ -132,6 +133,19 @@ def _solve_fixed(problem: PlanningProblem, parts: list[Part], hint: dict[int, in
         bound = relaxation_bound(problem, parts, fixed_total=problem.areas,
                                  time_limit=max(1.0, deadline - time.monotonic()))
         return assignment, statuses, bound, [], {"engine": "lns"}
+    if problem.areas == len(parts) and not problem.forced_closed:
+        # every part is exactly one area: the best site of each part, by enumeration, is optimal
+        chosen_all: dict[int, int] = {}
+        bound = 0.0
+        for part in parts:
+            status, chosen, value = _trivial(replace(problem, areas=None, max_travel_km=None, area_cost=0.0), part, {})
+            chosen_all.update(chosen)
+            bound += value
+        for u, s in chosen_all.items():
+            assignment[u] = s
+        if all(problem.pinned.get(u, s) == s for u, s in chosen_all.items()):
+            return assignment, ["optimal"], bound, [], {"engine": "enumeration"}
+        assignment[:] = -1
     portfolio = method == "auto" and not problem.contiguity  # capacitated p-median shape: CP-SAT, then SCIP
     share = 0.5 if portfolio else 1.0
     outcome = solve_exact(problem, parts, fixed_total=problem.areas, workers=threads,
