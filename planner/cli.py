@@ -37,6 +37,9 @@ LangOption = typer.Option(Lang(os.environ.get("POLLPLAN_LANG", "vi")) if os.envi
                           else Lang.vi, "--lang", help="Ngôn ngữ thông báo / message language (vi, en).")
 
 
+StoreOption = typer.Option(None, "--store", help="URL kho phương án / plan store URL (mặc định SCENARIO/_plans.sqlite)")
+
+
 def _t(lang: Lang, vi: str, en: str) -> str:
     return vi if lang == Lang.vi else en
 
@@ -444,6 +447,23 @@ def _print_voter_summary(lists, lang: Lang) -> None:
                    f"; duplicates resolved {lists.report['duplicates_resolved']}"), markup=False)
 
 
+def _approved_version(loaded, files, url: str) -> int | None:
+    """The number of the approved (or exported) stored version this plan folder is, if any."""
+    site_of_area = dict(zip(files.areas["area_id"], files.areas["site_id"]))
+    sites = {u: site_of_area.get(a, "") for u, a in zip(files.assignment["unit_id"], files.assignment["area_id"])}
+    opened = _open_store(loaded.path, url)
+    try:
+        for version in reversed(opened.versions(loaded.config.commune_code)):
+            if version.state not in ("approved", "exported"):
+                continue
+            stored_site = {a["area_id"]: a.get("site_id", "") for a in version.plan["areas"]}
+            if {u: stored_site.get(a, "") for u, a in version.plan["assignment"].items()} == sites:
+                return version.number
+    finally:
+        opened.close()
+    return None
+
+
 @app.command("voters-change")
 def voters_change(scenario: Path = typer.Argument(..., help="Thư mục kịch bản / scenario folder"),
                   plan: Path = typer.Argument(..., help="Thư mục phương án / plan folder"),
@@ -451,6 +471,9 @@ def voters_change(scenario: Path = typer.Argument(..., help="Thư mục kịch b
                   out_dir: Optional[Path] = typer.Option(None, "--out", help="Thư mục ghi / output folder"),
                   formats: str = typer.Option("xlsx,pdf", "--format"),
                   cards: bool = typer.Option(False, "--cards/--no-cards"),
+                  store: Optional[str] = StoreOption,
+                  draft: bool = typer.Option(False, "--draft", help="Cho phép phương án chưa phê duyệt (thử) / "
+                                                                    "allow a plan that is not approved (trial)"),
                   lang: Lang = LangOption) -> None:
     """Sửa đổi danh sách cử tri đến 24 giờ trước bầu cử / Amend voter lists until 24 h before voting."""
     import csv as csv_module
@@ -461,6 +484,16 @@ def voters_change(scenario: Path = typer.Argument(..., help="Thư mục kịch b
     from planner.voterlists import build_lists
 
     loaded, files = _load_plan_or_exit(scenario, plan, lang)
+    if not draft:
+        version = _approved_version(loaded, files, store or "")
+        if version is None:
+            err.print(_t(lang, "Phương án này không phải một phiên bản đã phê duyệt trong kho; hãy phê duyệt trước "
+                               "(pollplan approve) hoặc dùng --draft để thử",
+                         "This plan is not an approved version in the plan store; approve it first "
+                         "(pollplan approve) or use --draft for a trial"), markup=False)
+            raise typer.Exit(EXIT_INVALID)
+        out.print(_t(lang, f"Phương án đã phê duyệt: phiên bản {version}", f"Approved plan: version {version}"),
+                  markup=False)
     findings: list[Finding] = []
     layer = read_csv(changes, "changes", findings) if changes.exists() else None
     if layer is None:
@@ -496,7 +529,6 @@ def voters_change(scenario: Path = typer.Argument(..., help="Thư mục kịch b
     raise typer.Exit(EXIT_OK if accepted == len(results) else EXIT_INVALID)
 
 
-StoreOption = typer.Option(None, "--store", help="URL kho phương án / plan store URL (mặc định SCENARIO/_plans.sqlite)")
 
 
 @app.command()

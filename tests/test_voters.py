@@ -181,8 +181,15 @@ def test_changes_until_the_cutoff_R26_R19_R27_R32(listed, cli) -> None:
         "remove,005,,,,,,,,,R19,Quá giờ,2026-03-15T07:30",
         "add,004,Phạm Thị Năm,2008,F,U0001,permanent,,,,,Trùng,2026-03-01T09:00",
     ])
+    code, _, err = cli("voters-change", loaded.path, tmp / "plan", changes, "--out", tmp / "amended",
+                       "--format", "xlsx", "--lang", "en")
+    assert code == 1 and "not an approved version" in err  # changes apply to an approved plan only
+    assert not (tmp / "amended").exists()
+    assert cli("propose", loaded.path, "1", "--by", "lap")[0] == 0
+    assert cli("approve", loaded.path, "1", "--by", "Chủ tịch")[0] == 0
     code, out, _ = cli("voters-change", loaded.path, tmp / "plan", changes, "--out", tmp / "amended",
                        "--format", "xlsx", "--lang", "en")
+    assert "Approved plan: version 1" in out
     assert code == 1  # some requests were refused
     with open(tmp / "amended" / "changes-log.csv", encoding="utf-8") as handle:
         log = {int(r["line"]): r for r in csv.DictReader(handle)}
