@@ -62,17 +62,21 @@ def _candidates(problem: PlanningProblem, part: Part, travel_bound: float | None
         if not problem.contiguity:
             out[j] = sorted(allowed)
             continue
-        # keep only units connected to the root through allowed units
-        seen = {root}
-        queue = deque([root])
-        while queue:
-            u = queue.popleft()
-            for v in problem.neighbours[u]:
-                if v in allowed and v not in seen:
-                    seen.add(v)
-                    queue.append(v)
-        out[j] = sorted(seen)
+        out[j] = sorted(reachable(problem, root, allowed))  # only units joined to the root through allowed ones
     return out
+
+
+def reachable(problem: PlanningProblem, start: int, within: set[int]) -> set[int]:
+    """Units reached from ``start`` over adjacency without leaving ``within`` (``start`` included)."""
+    seen = {start}
+    queue = deque([start])
+    while queue:
+        u = queue.popleft()
+        for v in problem.neighbours[u]:
+            if v in within and v not in seen:
+                seen.add(v)
+                queue.append(v)
+    return seen
 
 
 def build_model(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total: int | None,
@@ -262,26 +266,9 @@ def disconnected_pieces(problem: PlanningProblem, assignment: dict[int, int]) ->
         areas.setdefault(j, set()).add(u)
     pieces = []
     for j, members in areas.items():
-        root = int(problem.site_unit[j])
-        reached = {root}
-        queue = deque([root])
-        while queue:
-            u = queue.popleft()
-            for v in problem.neighbours[u]:
-                if v in members and v not in reached:
-                    reached.add(v)
-                    queue.append(v)
-        rest = members - reached
+        rest = members - reachable(problem, int(problem.site_unit[j]), members)
         while rest:
-            start = min(rest)
-            piece = {start}
-            queue = deque([start])
-            while queue:
-                u = queue.popleft()
-                for v in problem.neighbours[u]:
-                    if v in rest and v not in piece:
-                        piece.add(v)
-                        queue.append(v)
+            piece = reachable(problem, min(rest), rest)
             rest -= piece
             border = {v for u in piece for v in problem.neighbours[u] if v not in piece}
             pieces.append((j, tuple(sorted(piece)), tuple(sorted(border))))
