@@ -172,6 +172,8 @@ class PlanStore:
         else:
             self.engine = sa.create_engine(url, pool_pre_ping=True)
         with self.engine.begin() as conn:
+            if self.engine.dialect.name == "postgresql":  # one process at a time sets the schema up
+                conn.exec_driver_sql("SELECT pg_advisory_xact_lock(727201)")
             metadata.create_all(conn)
             for statement in (_SQLITE_GUARDS if self.engine.dialect.name == "sqlite" else _PG_GUARDS):
                 conn.exec_driver_sql(statement)

@@ -107,7 +107,12 @@ def test_audit_log_is_append_only_and_complete(url) -> None:
 
 
 def _edit_in_process(url: str, author: str, base: int, start, results) -> None:
-    store = PlanStore(url)
+    try:
+        store = PlanStore(url)
+    except Exception as exc:
+        results.put(("error", author, repr(exc)))
+        start.wait()
+        return
     start.wait()
     plan = {**PLAN, "assignment": {"U1": "KV01", "U2": f"KV-{author}"}}
     try:
@@ -115,6 +120,8 @@ def _edit_in_process(url: str, author: str, base: int, start, results) -> None:
         results.put(("saved", author, version.number))
     except Conflict as conflict:
         results.put(("conflict", author, conflict.newer))
+    except Exception as exc:  # reported, so a failure says what happened
+        results.put(("error", author, repr(exc)))
     store.close()
 
 
