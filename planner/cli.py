@@ -189,15 +189,20 @@ def _record_version(loaded, plan, url: str, author: str, lang: Lang) -> None:
 
     try:
         store = _open_store(loaded.path, url)
+    except Exception as exc:  # an unreachable database: the plan folder is written either way
+        err.print(_t(lang, f"Không mở được kho phương án: {exc}", f"Could not open the plan store: {exc}"),
+                  markup=False)
+        return
+    try:
         head = store.head(loaded.config.commune_code)
         version = store.save(commune_code=loaded.config.commune_code, name=loaded.config.name,
                              path=str(loaded.path), plan=_plan_body(plan), author=author,
                              base=head.number if head else None)
-        store.close()
-    except (StoreError, Exception) as exc:  # the plan folder is written either way
-        err.print(_t(lang, f"Không lưu được vào kho phương án: {exc}", f"Could not record the plan version: {exc}"),
-                  markup=False)
+    except StoreError as exc:
+        err.print(exc.vi if lang == Lang.vi else exc.en, markup=False)
         return
+    finally:
+        store.close()
     out.print(_t(lang, f"Đã lưu phiên bản số {version.number} (bản nháp) vào kho phương án",
                  f"Recorded as version {version.number} (draft) in the plan store"), markup=False)
 

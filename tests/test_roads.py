@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from communes import CELL_M, ORIGIN, GridCommune, cell_point, lonlat, write_geojson
+from communes import CELL_M, ORIGIN, GridCommune, lonlat, write_geojson
 from shapely.geometry import LineString, Point, mapping
 
 from geo.roads import RoadSettings, build_network, travel_matrix
