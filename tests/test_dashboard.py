@@ -186,7 +186,8 @@ def test_move_a_unit_table_and_violations_update_then_save_and_propose(browser, 
     page.get_by_text("Đã lưu phiên bản số 2").wait_for(timeout=60_000)
     page.get_by_text("Ý kiến và phê duyệt").click()
     page.get_by_role("button", name="Đề xuất phê duyệt").click()
-    page.get_by_text("đề xuất", exact=False).first.wait_for(timeout=60_000)
+    page.get_by_text("Phiên bản 2: đề xuất").wait_for(timeout=60_000)  # the state, not the button's label
+    _wait_state(server, 2, "proposed")
     _shot(page, "3-de-xuat")
     page.close()
 
@@ -215,6 +216,21 @@ def test_reviewer_approves_and_downloads_an_export(browser, server, requests_see
     assert page.get_by_text("Danh sách cử tri").count() == 0  # voter lists are for planners only
     _shot(page, "5-tai-xuong")
     page.close()
+
+
+def _wait_state(server, number: int, state: str, timeout: float = 60.0) -> None:
+    from planner.store import PlanStore, default_url
+
+    store = PlanStore(default_url(server["scenario"]))
+    try:
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if store.version(_commune(server), number).state == state:
+                return
+            time.sleep(0.2)
+        raise AssertionError(f"version {number} never became {state}")
+    finally:
+        store.close()
 
 
 def _commune(server) -> str:
