@@ -65,6 +65,8 @@ class Instance:
     known: float | None
     known_kind: str
     objective_note: str
+    #: The publication's own solve time in seconds (its machine and solver), when it gives one.
+    paper_seconds: float | None = None
 
     @property
     def size(self) -> str:
@@ -270,6 +272,8 @@ class ValidiRow:
     contiguous: float | None  # best proven value over the contiguity models
     contiguous_kind: str  # optimal | infeasible | open
     contiguous_bound: float | None  # best lower bound when open
+    free_seconds: float | None = None  # the paper's total time for the Hess model
+    contiguous_seconds: float | None = None  # the paper's fastest contiguity model (total time)
 
 
 def _number(text: str) -> float | None:
@@ -296,12 +300,15 @@ def validi_table(root: Path | None = None) -> dict[str, ValidiRow]:
         hess = models.get("hess")
         if hess is None:
             continue
-        proven, infeasible, bounds = [], False, []
+        proven, infeasible, bounds, seconds = [], False, [], []
         for model in CONTIGUITY_MODELS:
             result = models.get(model)
             if result is None:
                 continue
             value = _number(result["objval"])
+            if _number(result.get("total time", "")) is not None and \
+                    (result["objval"] == "infeasible" or _number(result["mipgap"]) == 0.0):
+                seconds.append(float(result["total time"]))
             if result["objval"] == "infeasible":
                 infeasible = True
             elif value is not None and _number(result["mipgap"]) == 0.0:
@@ -317,7 +324,8 @@ def validi_table(root: Path | None = None) -> dict[str, ValidiRow]:
         else:
             kind, value, bound = "open", None, max(bounds) if bounds else None
         table[state] = ValidiRow(state, int(hess["k"]), int(hess["l"]), int(hess["u"]), _number(hess["objval"]),
-                                 value, kind, bound)
+                                 value, kind, bound, _number(hess.get("total time", "")),
+                                 min(seconds) if seconds else None)
     return table
 
 
@@ -410,10 +418,10 @@ def validi(root: Path | None = None, names: Iterable[str] | None = None, *,
             if row.contiguous_kind == "open" and row.contiguous_bound is not None:
                 note += f"; open: no feasible plan published, best lower bound {row.contiguous_bound:.2f}"
             out.append(Instance(VALIDI_FOLDER, state, validi_problem(root, state, row, True), row.contiguous,
-                                row.contiguous_kind, note))
+                                row.contiguous_kind, note, row.contiguous_seconds))
         if free and _selected(f"{state}-nocontig", names) and row.free_opt is not None:
             out.append(Instance(VALIDI_FOLDER, f"{state}-nocontig", validi_problem(root, state, row, False),
-                                row.free_opt, "optimal", VALIDI_NOTE + "; no contiguity"))
+                                row.free_opt, "optimal", VALIDI_NOTE + "; no contiguity", row.free_seconds))
     return out
 
 
@@ -484,6 +492,18 @@ def hop_distances(neighbours: Sequence[Sequence[int]]) -> np.ndarray:
     return out
 
 
+def zhang_paper_seconds(root: Path | None = None) -> dict[str, float]:
+    """The paper's cold-start Hess times (``results/results_config_table1_*.csv``, Gurobi)."""
+    folder = (root or default_root()) / ZHANG_FOLDER / "results"
+    out: dict[str, float] = {}
+    for path in sorted(folder.glob("results_config_table1_*.csv")):
+        with path.open(newline="") as handle:
+            for row in csv.DictReader(handle):
+                if row.get("Model", "").strip() == "Hess":
+                    out[row["State"].strip()] = float(row["Run Time (Seconds)"])
+    return out
+
+
 def zhang(root: Path | None = None, names: Iterable[str] | None = None) -> list[Instance]:
     """The 11 Zhang et al. states (L and U recomputed from P and checked against the README)."""
     folder = (root or default_root()) / ZHANG_FOLDER / "instances"
@@ -502,7 +522,8 @@ def zhang(root: Path | None = None, names: Iterable[str] | None = None) -> list[
             names_ = [r["name"] for r in csv.DictReader(handle)]
         problem = _districting_problem(names_, population, neighbours, hop_distances(neighbours),
                                        population.astype(float), k, lower, upper, True)
-        out.append(Instance(ZHANG_FOLDER, state, problem, float(optimum), "optimal", ZHANG_NOTE))
+        out.append(Instance(ZHANG_FOLDER, state, problem, float(optimum), "optimal", ZHANG_NOTE,
+                            zhang_paper_seconds(root).get(state)))
     return out
 
 

@@ -287,6 +287,7 @@ def run_job(job: Job, spopt: str | None) -> dict[str, Any]:
         "n_sites": problem.n_sites, "groups": len(set(problem.group.tolist())), "areas": problem.areas,
         "contiguity": problem.contiguity, "time_limit": job.time_limit, "known": item.known,
         "known_kind": item.known_kind, "objective_note": item.objective_note, "notes": job.notes,
+        "paper_seconds": item.paper_seconds,
     }
     record.update(run_isolated(_solve_child, job))
     objective = record.get("objective")
@@ -579,10 +580,37 @@ def _communes_tables(records: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+PAPER_NOTES = {
+    inst.VALIDI_FOLDER: ("\"paper s\": the authors' total wall-clock seconds (Gurobi 9.x with their Lagrangian "
+                         "variable fixing, their machine): the Hess model without contiguity, and the fastest of "
+                         "their four contiguity models (shir, cut, lcut, mcf) that concluded. \"ours / paper\" is "
+                         "given only where ours reached the same conclusion (optimum or infeasibility proven); "
+                         "the paper's times are an order of magnitude, not a like-for-like race."),
+    inst.ZHANG_FOLDER: ("\"paper s\": the authors' cold-start time for the Hess model (Gurobi, machine not "
+                        "recorded; results_config_table1). \"ours / paper\" only where ours proved the optimum."),
+}
+
+
+def _paper_cells(record: dict[str, Any]) -> list[str]:
+    """The publication's time, and ours as a multiple of it when we proved the same answer."""
+    paper = record.get("paper_seconds")
+    if paper is None:
+        return ["–", "–"]
+    proven = record.get("status") == "optimal" and record.get("matches_known") or \
+        record.get("status") == "infeasible" and record["known_kind"] == "infeasible"
+    ratio = "–"
+    if proven and record.get("seconds") is not None:
+        ratio = f"{record['seconds'] / max(paper, 0.01):.1f}x"
+    return [_f(paper, 2), ratio]
+
+
 def _external_table(family: str, records: list[dict[str, Any]]) -> list[str]:
     header = ["instance", "n", "p", "contiguity", "status", "objective", "bound", "gap", "s", "limit s",
               "known", "vs known", "target met"]
     peer = family in CPMP_FAMILIES
+    paper = any(r.get("paper_seconds") is not None for r in records)
+    if paper:
+        header += ["paper s", "ours / paper"]
     if peer:
         header += ["spopt", "spopt objective", "spopt s", "spopt vs known", "spopt notes"]
     rows = []
@@ -593,6 +621,8 @@ def _external_table(family: str, records: list[dict[str, Any]]) -> list[str]:
         row = [r["name"], str(r["n_units"]), _f(r["areas"]), "yes" if r["contiguity"] else "no", _status(r),
                _f(r.get("objective")), _f(r.get("bound")), _pct(r.get("gap")), _f(r.get("seconds"), 1),
                f"{r['time_limit']:g}", known, _pct(r.get("gap_to_known")), _verdict(r)]
+        if paper:
+            row += _paper_cells(r)
         if peer:
             p = r.get("peer") or {}
             vs = None
@@ -604,6 +634,8 @@ def _external_table(family: str, records: list[dict[str, Any]]) -> list[str]:
             row += [p.get("status", "–"), _f(p.get("objective")), _f(p.get("seconds"), 1), _pct(vs), note or "–"]
         rows.append(row)
     lines = _table(header, rows) + [""]
+    if paper:
+        lines += [PAPER_NOTES.get(family, ""), ""]
     if peer:
         lines += [f"Peer: {SPOPT_NOTE}.", ""]
     notes = sorted({r["objective_note"] for r in records if "open" in r["objective_note"]})

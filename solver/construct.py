@@ -93,10 +93,13 @@ def choose_sites(ctx: _Context, k: int, rng: np.random.Generator, randomize: boo
         return None
     used_units = {int(ctx.site_local_unit[s]) for s in chosen}
     nearest = ctx.d[:, chosen].min(axis=1) if chosen else np.full(len(ctx.units), _BIG)
+    # travel if each site were added; kept up to date row by row as the nearest open site changes
+    travel = ctx.cw @ np.minimum(nearest[:, None], ctx.d)
+    blocked = np.zeros(len(ctx.sites), dtype=bool)
+    for s in range(len(ctx.sites)):
+        blocked[s] = s in chosen or int(ctx.site_local_unit[s]) in used_units
     while len(chosen) < k:
-        costs = ctx.cw @ np.minimum(nearest[:, None], ctx.d) - 1e-9 * ctx.cap
-        blocked = np.array([s in chosen or int(ctx.site_local_unit[s]) in used_units for s in range(len(ctx.sites))])
-        costs = np.where(blocked, np.inf, costs)
+        costs = np.where(blocked, np.inf, travel - 1e-9 * ctx.cap)
         order = np.argsort(costs, kind="stable")
         open_count = int(np.isfinite(costs).sum())
         if open_count == 0:
@@ -104,7 +107,14 @@ def choose_sites(ctx: _Context, k: int, rng: np.random.Generator, randomize: boo
         pick = int(order[int(rng.integers(min(3, open_count)))]) if randomize else int(order[0])
         chosen.append(pick)
         used_units.add(int(ctx.site_local_unit[pick]))
-        nearest = np.minimum(nearest, ctx.d[:, pick])
+        blocked |= ctx.site_local_unit == ctx.site_local_unit[pick]
+        updated = np.minimum(nearest, ctx.d[:, pick])
+        changed = np.nonzero(updated < nearest)[0]
+        if len(changed):
+            rows = ctx.d[changed]
+            travel -= ctx.cw[changed] @ (np.minimum(nearest[changed, None], rows)
+                                         - np.minimum(updated[changed, None], rows))
+        nearest = updated
     chosen = _swap_improve(ctx, chosen, deadline=deadline)
     total = int(ctx.w.sum())
     if int(ctx.cap[chosen].sum()) < total:

@@ -314,17 +314,19 @@ def add_hint(built: _Model, problem: PlanningProblem, assignment: dict[int, int]
 
 def solve_exact(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total: int | None, time_limit: float,
                 seed: int, hint: dict[int, int] | None = None, workers: int | None = None,
-                minimize: str = "cost", explain: bool = True, formulation: str = "flow") -> ExactOutcome:
+                minimize: str = "cost", explain: bool = True, formulation: str = "flow",
+                on_start=None) -> ExactOutcome:
     """Solve the parts jointly with CP-SAT; explain infeasibility by the rules in conflict.
 
     ``formulation="flow"`` is one model with flow contiguity; ``"cuts"`` solves without it and adds
     separator cuts for every disconnected piece, round after round, until the optimum is connected.
+    ``on_start`` receives a function that stops the search from another thread (a portfolio race).
     """
     if formulation == "cuts" and problem.contiguity:
         return _solve_with_cuts(problem, parts, fixed_total=fixed_total, time_limit=time_limit, seed=seed,
                                 hint=hint, workers=workers, minimize=minimize, explain=explain)
     return _solve_once(problem, parts, fixed_total=fixed_total, time_limit=time_limit, seed=seed, hint=hint,
-                       workers=workers, minimize=minimize, explain=explain)
+                       workers=workers, minimize=minimize, explain=explain, on_start=on_start)
 
 
 def _solve_with_cuts(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total: int | None,
@@ -356,7 +358,7 @@ def _solve_with_cuts(problem: PlanningProblem, parts: Sequence[Part], *, fixed_t
 def _solve_once(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total: int | None, time_limit: float,
                 seed: int, hint: dict[int, int] | None, workers: int | None, minimize: str, explain: bool,
                 formulation: str = "flow",
-                cuts: Sequence[tuple[int, tuple[int, ...], tuple[int, ...]]] = ()) -> ExactOutcome:
+                cuts: Sequence[tuple[int, tuple[int, ...], tuple[int, ...]]] = (), on_start=None) -> ExactOutcome:
     built = build_model(problem, parts, fixed_total=fixed_total, minimize=minimize, with_assumptions=explain,
                         formulation=formulation, cuts=cuts)
     if hint:
@@ -368,6 +370,8 @@ def _solve_once(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total:
     solver.parameters.num_workers = workers or max(1, os.cpu_count() or 1)
     solver.parameters.random_seed = seed
     solver.parameters.interleave_search = True
+    if on_start is not None:
+        on_start(solver.stop_search)
     status = solver.solve(built.model)
     name = solver.status_name(status)
     seconds = solver.wall_time

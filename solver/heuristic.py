@@ -64,6 +64,8 @@ def _choose_decided(plans: _PartPlans, problem: PlanningProblem) -> PartPlan | N
 
 def _choose_fixed(all_plans: list[_PartPlans], problem: PlanningProblem, total: int) -> list[PartPlan | None]:
     """Spread ``total`` areas over the parts, each extra area where it saves the most travel."""
+    if len(all_plans) == 1:  # nothing to spread: plan the one part with every area at once
+        return [all_plans[0].get(total)]
     counts = []
     for plans in all_plans:
         low, high = plans.part.min_areas(problem), plans.part.max_areas(problem)

@@ -279,3 +279,92 @@ def test_cut_rounds_reach_the_same_optimum_as_flow(seed: int) -> None:
     if flow.status == solver.STATUS_OPTIMAL:
         assert cuts.objective == pytest.approx(flow.objective)
         assert is_valid(problem, cuts)
+
+
+def _highs(problem: PlanningProblem, time_limit: float = 20.0, **extra):
+    from solver.highs import solve_highs
+    from solver.parts import split_parts
+
+    def objective_of(plan: dict[int, int]) -> float:
+        assignment = np.full(problem.n_units, -1)
+        for u, s in plan.items():
+            assignment[u] = s
+        return model_objective(problem, assignment)
+
+    return solve_highs(problem, split_parts(problem), fixed_total=problem.areas, time_limit=time_limit,
+                       objective_of=objective_of, **extra)
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("fixed", [True, False])
+def test_highs_with_contiguity_cuts_matches_brute_force(seed: int, fixed: bool) -> None:
+    problem = random_problem(seed, n=8, m=4, areas=2 if fixed else None)
+    expected = brute_force(problem)
+    outcome = _highs(problem)
+    if not np.isfinite(expected):
+        assert outcome.status == "infeasible"
+        return
+    assert outcome.status == "optimal"
+    assignment = np.full(problem.n_units, -1)
+    for u, s in outcome.assignment.items():
+        assignment[u] = s
+    assert _valid(problem, assignment, True)
+    assert outcome.objective == pytest.approx(expected, rel=1e-6, abs=1e-3)
+    assert outcome.bound == pytest.approx(expected, rel=1e-6, abs=1e-3)
+
+
+def test_highs_refuses_the_split_optimum_by_cuts() -> None:
+    problem = path_problem()
+    outcome = _highs(problem)
+    assert outcome.status == "optimal"
+    assert outcome.cuts > 0 or outcome.rounds == 1  # the split plan was cut off, not accepted
+    assert outcome.objective == pytest.approx(brute_force(problem))
+    assert outcome.objective > brute_force(problem, contiguity=False)
+
+
+def test_highs_proves_infeasibility_that_only_contiguity_causes() -> None:
+    # a star: the centre holds the only site of one area; the leaves can only join through it,
+    # but two areas are required and every leaf pair is too heavy for one area
+    edges = [(0, 1), (0, 2), (0, 3)]
+    distance = [[0.0, 1.0], [1.0, 2.0], [1.0, 2.0], [1.0, 0.0]]
+    problem = make_problem(edges, [400, 400, 400, 400], [0, 3], distance, max_voters=800, areas=2)
+    assert np.isinf(brute_force(problem))
+    assert np.isfinite(brute_force(problem, contiguity=False))
+    assert _highs(problem).status == "infeasible"
+    assert solver.solve(problem, time_limit=10).status == solver.STATUS_INFEASIBLE
+
+
+def test_light_paths_drop_pairs_no_connected_area_can_hold() -> None:
+    from solver.highs import light_paths
+
+    problem = path_problem()  # 0-1-2-3, 400 voters each, at most 900 per area
+    paths = light_paths(problem, [0, 1, 2, 3], 900.0)
+    assert paths[0] == {0, 1}  # 0..2 would need 1,200 voters in one area
+    assert paths[3] == {2, 3}
+
+
+def test_narrowed_mip_gives_a_valid_plan_for_a_large_problem_without_contiguity() -> None:
+    rng = np.random.default_rng(5)
+    n = 130
+    points = rng.uniform(0, 10, size=(n, 2))
+    distance = np.linalg.norm(points[:, None, :] - points[None, :, :], axis=2)
+    weights = rng.integers(20, 60, size=n)
+    problem = make_problem([(i, i + 1) for i in range(n - 1)], weights.tolist(), list(range(n)), distance,
+                           min_voters=0, max_voters=600, areas=12, contiguity=False)
+    result = solver.solve(problem, time_limit=8, seed=0)
+    assert result.status in (solver.STATUS_FEASIBLE, solver.STATUS_OPTIMAL)
+    assert result.stats["engine"] == "highs-narrowed"
+    assert _valid(problem, result.assignment, False)
+    warm = solver.solve(problem, time_limit=8, method="construction")
+    assert result.objective <= warm.objective + 1e-6
+    if result.bound is not None:
+        assert result.bound <= result.objective + 1e-6
+
+
+def test_highs_prints_nothing_on_standard_output() -> None:
+    code = ("import numpy as np, sys; sys.path.insert(0, 'tests'); from test_solver import path_problem, _highs; "
+            "print(_highs(path_problem()).status)")
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                               cwd=str(__import__('pathlib').Path(__file__).resolve().parents[1]))
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.strip() == "optimal"  # HiGHS's banner would come first

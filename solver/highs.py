@@ -1,0 +1,483 @@
+"""The model as a mixed-integer programme for HiGHS, with contiguity cuts added in rounds.
+
+Measured on the literature instances (``benchmarks/``), HiGHS with its LP bound proves the
+capacitated p-median and Hess districting optima (no contiguity) several times faster than
+SCIP and far faster than CP-SAT; so it is the engine for the p-median shape. Contiguity is
+imposed lazily: solve without it, find every area whose units fall into pieces, add for each
+cut-off piece ``C`` of the area of site ``j`` and each unit ``a`` in it the separator cut
+``x[a, j] <= sum(x[v, j] for v in S)`` (``S``: the units next to ``C`` from which the site's
+unit is still reachable), and solve again. Each round is a relaxation of the contiguous
+problem, so its bound is a valid lower bound, a contiguous optimum of a round is optimal, and
+an infeasible round proves that no contiguous plan exists. A unit is never offered to a site
+whose unit cannot be reached from it through a chain of units lighter than the maximum in total
+(no connected area could hold both), which removes most pairs of tight-bound problems.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import os
+import sys
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from solver.parts import Part
+from solver.problem import PlanningProblem
+
+#: Distance standing in for an unreachable site when the site's own unit must still be served.
+UNREACHABLE_KM = 1000.0
+
+
+@dataclass
+class HighsOutcome:
+    """Result of the MIP route: the best plan found (contiguous when required) and a lower bound."""
+
+    status: str  # optimal | feasible | infeasible | unknown
+    assignment: dict[int, int]
+    bound: float | None
+    objective: float | None
+    seconds: float
+    rounds: int = 0
+    cuts: int = 0
+    log: list[str] = field(default_factory=list)
+
+
+def available() -> bool:
+    """Whether highspy can be imported (it is a dependency; a broken install falls back to CP-SAT)."""
+    try:
+        import highspy  # noqa: F401
+    except ImportError:  # pragma: no cover - depends on the installation
+        return False
+    return True
+
+
+_BANNER_SHOWN = threading.Lock()
+_banner_done = False
+
+
+def _new_highs():
+    """A silent HiGHS instance. HiGHS prints an English banner on the first instance of a process,
+    before any option can be set; it would land in the user's terminal, so it goes to /dev/null."""
+    import highspy
+
+    global _banner_done
+    with _BANNER_SHOWN:
+        if not _banner_done:
+            sys.stdout.flush()
+            saved = os.dup(1)
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            try:
+                os.dup2(devnull, 1)
+                highs = highspy.Highs()
+            finally:
+                os.dup2(saved, 1)
+                os.close(saved)
+                os.close(devnull)
+            _banner_done = True
+        else:
+            highs = highspy.Highs()
+    highs.setOptionValue("output_flag", False)
+    return highs
+
+
+def light_paths(problem: PlanningProblem, units: Sequence[int], limit: float) -> dict[int, set[int]]:
+    """For each unit, the units joined to it by a chain whose total weight (both ends included)
+    stays within ``limit``: the only units a connected area of at most ``limit`` voters can
+    hold together with it. Dijkstra over vertex weights, restricted to ``units``."""
+    inside = set(units)
+    weight = problem.weights
+    out: dict[int, set[int]] = {}
+    for source in units:
+        best = {source: float(weight[source])}
+        heap = [(float(weight[source]), source)]
+        while heap:
+            d, u = heapq.heappop(heap)
+            if d > best.get(u, math.inf):
+                continue
+            for v in problem.neighbours[u]:
+                if v not in inside:
+                    continue
+                nd = d + float(weight[v])
+                if nd <= limit and nd < best.get(v, math.inf):
+                    best[v] = nd
+                    heapq.heappush(heap, (nd, v))
+        out[source] = set(best)
+    return out
+
+
+class _Rows:
+    """Constraint rows gathered as a compressed sparse matrix for one ``addRows`` call."""
+
+    def __init__(self) -> None:
+        self.lower: list[float] = []
+        self.upper: list[float] = []
+        self.starts: list[int] = []
+        self.index: list[int] = []
+        self.value: list[float] = []
+
+    def add(self, lower: float, upper: float, index: Sequence[int], value: Sequence[float]) -> None:
+        self.lower.append(lower)
+        self.upper.append(upper)
+        self.starts.append(len(self.index))
+        self.index.extend(index)
+        self.value.extend(value)
+
+    def flush(self, highs) -> int:
+        count = len(self.lower)
+        if count:
+            highs.addRows(count, np.array(self.lower), np.array(self.upper), len(self.index),
+                          np.array(self.starts, dtype=np.int32), np.array(self.index, dtype=np.int32),
+                          np.array(self.value, dtype=float))
+        self.__init__()
+        return count
+
+
+@dataclass
+class _Model:
+    highs: object
+    column: dict[tuple[int, int], int]  # (unit, site) -> x column
+    open_column: dict[int, int]  # site -> y column
+    by_site: dict[int, list[int]]  # site -> units it may serve
+    offset: float  # constant part of the objective (keep-what-exists)
+    n_columns: int
+
+
+def _pairs(problem: PlanningProblem, part: Part, restrict: dict[int, set[int]] | None = None) -> dict[int, list[int]]:
+    """Units each site of the part may serve: finite distance, within the travel bound, and (with
+    contiguity) joined to the site's unit by a chain light enough to fit in one area."""
+    paths = light_paths(problem, part.units, float(problem.max_voters)) if problem.contiguity else None
+    out: dict[int, list[int]] = {}
+    for j in part.sites:
+        root = int(problem.site_unit[j])
+        allowed = []
+        offered = part.units if restrict is None else sorted(restrict.get(j, ()))
+        for i in offered:
+            if i == root:
+                allowed.append(i)
+                continue
+            d = float(problem.distance[i, j])
+            if not np.isfinite(d):
+                continue
+            if problem.max_travel_km is not None and problem.weights[i] > 0 and d > problem.max_travel_km + 1e-9:
+                continue
+            if paths is not None and root not in paths[i]:
+                continue
+            allowed.append(i)
+        out[j] = allowed
+    return out
+
+
+def build(problem: PlanningProblem, parts: Sequence[Part], fixed_total: int | None, threads: int | None,
+          restrict: dict[int, set[int]] | None = None) -> _Model:
+    """The assignment model of the parts (contiguity comes as cuts). ``restrict[j]``: the only units
+    site ``j`` may serve (a heuristic narrowing for large problems; None: every valid pair)."""
+    import highspy
+
+    highs = _new_highs()
+    highs.setOptionValue("mip_rel_gap", 0.0)
+    highs.setOptionValue("random_seed", 0)
+    if threads:
+        highs.setOptionValue("threads", int(threads))
+    inf = highspy.kHighsInf
+    priced = fixed_total is None and problem.max_travel_km is None
+    column: dict[tuple[int, int], int] = {}
+    open_column: dict[int, int] = {}
+    small_column: dict[int, int] = {}
+    by_site: dict[int, list[int]] = {}
+    cost: list[float] = []
+    lower: list[float] = []
+    upper: list[float] = []
+    moved = dict(problem.previous) if problem.previous and problem.keep_weight > 0 else {}
+    offset = 0.0
+
+    def new(c: float, lo: float = 0.0, hi: float = 1.0) -> int:
+        cost.append(c)
+        lower.append(lo)
+        upper.append(hi)
+        return len(cost) - 1
+
+    for part in parts:
+        pairs = _pairs(problem, part, restrict)
+        for j in part.sites:
+            open_column[j] = new(problem.area_cost if priced else 0.0,
+                                 1.0 if j in problem.forced_open else 0.0)
+            if problem.min_voters > 0 and part.any_sparse:
+                small_column[j] = new(0.0)
+            by_site[j] = pairs[j]
+            for i in pairs[j]:
+                d = float(problem.distance[i, j])
+                c = float(problem.cost_w[i]) * (d if np.isfinite(d) else UNREACHABLE_KM)
+                if moved.get(i) is not None and moved[i] == j:
+                    c -= problem.keep_weight
+                pinned = problem.pinned.get(i)
+                lo, hi = 0.0, 1.0
+                if pinned is not None:
+                    lo = hi = 1.0 if pinned == j else 0.0
+                column[i, j] = new(c, lo, hi)
+        offset += problem.keep_weight * sum(1 for u in part.units if u in moved)
+    n = len(cost)
+    highs.addVars(n, np.array(lower), np.array(upper))
+    everything = np.arange(n, dtype=np.int32)
+    highs.changeColsCost(n, everything, np.array(cost))
+    highs.changeColsIntegrality(n, everything, np.full(n, highspy.HighsVarType.kInteger))
+    rows = _Rows()
+    serving: dict[int, list[int]] = {}
+    for (i, j), col in column.items():
+        serving.setdefault(i, []).append(col)
+    for i in sorted(serving):
+        rows.add(1.0, 1.0, serving[i], [1.0] * len(serving[i]))
+    for part in parts:
+        for j in part.sites:
+            y = open_column[j]
+            root = int(problem.site_unit[j])
+            members = by_site[j]
+            for i in members:
+                rows.add(0.0 if i == root else -inf, 0.0, [column[i, j], y], [1.0, -1.0])
+            cols = [column[i, j] for i in members]
+            load = [float(problem.weights[i]) for i in members]
+            cap = float(min(problem.capacity[j], problem.max_voters))
+            rows.add(-inf, 0.0, cols + [y], load + [-cap])
+            if problem.min_voters > 0:
+                if j in small_column:
+                    small = small_column[j]
+                    rows.add(-inf, 0.0, [small, y], [1.0, -1.0])
+                    for i in members:
+                        if not problem.sparse[i]:
+                            rows.add(-inf, 1.0, [column[i, j], small], [1.0, 1.0])
+                    rows.add(0.0, inf, cols + [y, small], load + [-float(problem.min_voters), float(problem.min_voters)])
+                else:
+                    rows.add(0.0, inf, cols + [y], load + [-float(problem.min_voters)])
+            if problem.contiguity:
+                # a unit in the area of a site standing elsewhere needs a neighbour in it too
+                allowed = set(members)
+                for i in members:
+                    if i == root:
+                        continue
+                    near = [column[v, j] for v in problem.neighbours[i] if v in allowed]
+                    if root not in problem.neighbours[i]:
+                        rows.add(-inf, 0.0, [column[i, j]] + near, [1.0] + [-1.0] * len(near))
+    if fixed_total is not None:
+        ys = list(open_column.values())
+        rows.add(float(fixed_total), float(fixed_total), ys, [1.0] * len(ys))
+    rows.flush(highs)
+    highs.changeObjectiveOffset(offset)
+    return _Model(highs, column, open_column, by_site, offset, n)
+
+
+def _pieces(problem: PlanningProblem, members: set[int], root: int) -> list[set[int]]:
+    """The connected pieces of an area that do not hold the site's unit."""
+    seen: set[int] = set()
+    pieces = []
+    for start in sorted(members):
+        if start in seen:
+            continue
+        piece = {start}
+        queue = deque([start])
+        while queue:
+            u = queue.popleft()
+            for v in problem.neighbours[u]:
+                if v in members and v not in piece:
+                    piece.add(v)
+                    queue.append(v)
+        seen |= piece
+        if root not in piece:
+            pieces.append(piece)
+    return pieces
+
+
+def separator_cuts(problem: PlanningProblem, model: _Model, assignment: dict[int, int]) -> list[tuple[int, int, list[int]]]:
+    """Cuts ``x[a, j] <= sum x[v, j], v in S`` violated by ``assignment`` (see the module text)."""
+    areas: dict[int, set[int]] = {}
+    for u, j in assignment.items():
+        areas.setdefault(j, set()).add(u)
+    cuts = []
+    for j, members in sorted(areas.items()):
+        root = int(problem.site_unit[j])
+        allowed = set(model.by_site[j])
+        for piece in _pieces(problem, members, root):
+            # units next to the piece that can still lead to the root without entering the piece
+            toward_root = _reach(problem, root, allowed - piece)
+            boundary = sorted({v for u in piece for v in problem.neighbours[u]
+                               if v not in piece and v in toward_root})
+            for a in sorted(piece):
+                cuts.append((a, j, boundary))
+    return cuts
+
+
+def _reach(problem: PlanningProblem, start: int, within: set[int]) -> set[int]:
+    seen = {start}
+    queue = deque([start])
+    while queue:
+        u = queue.popleft()
+        for v in problem.neighbours[u]:
+            if v in within and v not in seen:
+                seen.add(v)
+                queue.append(v)
+    return seen
+
+
+def _add_cuts(model: _Model, cuts: list[tuple[int, int, list[int]]]) -> None:
+    import highspy
+
+    rows = _Rows()
+    for a, j, boundary in cuts:
+        cols = [model.column[a, j]] + [model.column[v, j] for v in boundary if (v, j) in model.column]
+        rows.add(-highspy.kHighsInf, 0.0, cols, [1.0] + [-1.0] * (len(cols) - 1))
+    rows.flush(model.highs)
+
+
+def _start(model: _Model, hint: dict[int, int]) -> None:
+    """Offer a plan as the incumbent (ignored by HiGHS when it violates the model)."""
+    import highspy
+
+    values = np.zeros(model.n_columns)
+    for (i, j), col in model.column.items():
+        if hint.get(i) == j:
+            values[col] = 1.0
+    for j in set(hint.values()):
+        if j in model.open_column:
+            values[model.open_column[j]] = 1.0
+    solution = highspy.HighsSolution()
+    solution.col_value = values.tolist()
+    model.highs.setSolution(solution)
+
+
+def _read(model: _Model) -> dict[int, int]:
+    values = np.asarray(model.highs.getSolution().col_value)
+    return {i: j for (i, j), col in model.column.items() if values[col] > 0.5}
+
+
+def solve_highs(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total: int | None, time_limit: float,
+                hint: dict[int, int] | None = None, threads: int | None = None,
+                objective_of=None, on_start=None, restrict: dict[int, set[int]] | None = None) -> HighsOutcome:
+    """Best plan within ``time_limit`` over the parts, contiguous when the problem asks for it.
+
+    ``objective_of(assignment)`` prices a plan on the solver's full objective; it ranks the
+    incumbents (the hint, each contiguous round) so the best one is returned. ``on_start``
+    receives a function that stops the search from another thread (a portfolio race). With
+    ``restrict`` the model is narrowed: its plans are valid, its bound and "optimal" are not
+    claims about the whole problem, so the status is at best "feasible" and the bound None.
+    """
+    import highspy
+
+    start = time.monotonic()
+    deadline = start + time_limit
+    model = build(problem, parts, fixed_total, threads, restrict)
+    highs = model.highs
+    cancelled = False
+    if on_start is not None:
+        highs.HandleUserInterrupt = True
+
+        def cancel() -> None:
+            nonlocal cancelled
+            cancelled = True
+            highs.cancelSolve()
+
+        on_start(cancel)
+    best: dict[int, int] | None = None
+    best_value = math.inf
+    if hint and len(hint) == sum(len(p.units) for p in parts) and objective_of is not None:
+        best, best_value = dict(hint), objective_of(hint)
+    bound: float | None = None
+    rounds = cuts_total = 0
+    log: list[str] = []
+    status = "unknown"
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0.05 or cancelled:
+            break
+        highs.setOptionValue("time_limit", float(remaining))
+        if best is not None:
+            _start(model, best)
+        highs.run()
+        rounds += 1
+        state = highs.getModelStatus()
+        info = highs.getInfo()
+        if cancelled and state != highspy.HighsModelStatus.kOptimal:
+            log.append(f"round {rounds}: stopped")
+            round_bound = float(info.mip_dual_bound) if math.isfinite(info.mip_dual_bound) else None
+            if round_bound is not None:
+                bound = round_bound if bound is None else max(bound, round_bound)
+            if info.primal_solution_status == 2 and not (problem.contiguity and separator_cuts(problem, model, _read(model))):
+                plan = _read(model)
+                value = objective_of(plan) if objective_of is not None else float(info.objective_function_value)
+                if value < best_value:
+                    best, best_value = plan, value
+            break
+        if state == highspy.HighsModelStatus.kInfeasible:
+            status = "infeasible" if best is None else status
+            log.append(f"round {rounds}: infeasible")
+            break
+        round_bound = float(info.mip_dual_bound) if math.isfinite(info.mip_dual_bound) else None
+        if round_bound is not None:
+            bound = round_bound if bound is None else max(bound, round_bound)
+        if info.primal_solution_status != 2:  # no feasible solution of this round
+            log.append(f"round {rounds}: no plan, {highs.modelStatusToString(state)}")
+            break
+        plan = _read(model)
+        violated = separator_cuts(problem, model, plan) if problem.contiguity else []
+        log.append(f"round {rounds}: {highs.modelStatusToString(state)}, objective {info.objective_function_value:.4f}, "
+                   f"bound {info.mip_dual_bound:.4f}, {len(violated)} cuts")
+        if not violated:
+            value = objective_of(plan) if objective_of is not None else float(info.objective_function_value)
+            if value < best_value:
+                best, best_value = plan, value
+            if state == highspy.HighsModelStatus.kOptimal:
+                status = "optimal"
+                bound = max(bound or -math.inf, float(info.objective_function_value))
+            else:
+                status = "feasible"
+            break
+        _add_cuts(model, violated)
+        cuts_total += len(violated)
+    if best is None:
+        return HighsOutcome(status if status == "infeasible" else "unknown", {}, bound, None,
+                            time.monotonic() - start, rounds, cuts_total, log)
+    if status not in ("optimal", "feasible") or restrict is not None:
+        status = "feasible"
+    if restrict is not None:
+        bound = None
+    elif bound is not None and bound >= best_value - 1e-6 * max(1.0, abs(best_value)):
+        status = "optimal"
+    return HighsOutcome(status, best, bound, best_value, time.monotonic() - start, rounds, cuts_total, log)
+
+
+def lp_bound(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total: int | None, time_limit: float,
+             threads: int | None = None) -> float | None:
+    """Lower bound from the linear relaxation of the whole model (every valid pair), or None when
+    HiGHS does not finish it in time."""
+    import highspy
+
+    model = build(problem, parts, fixed_total, threads)
+    highs = model.highs
+    highs.setOptionValue("solve_relaxation", True)
+    highs.setOptionValue("time_limit", float(max(0.5, time_limit)))
+    highs.run()
+    if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return None
+    return float(highs.getInfo().objective_function_value)
+
+
+def nearest_sites(problem: PlanningProblem, parts: Sequence[Part], per_unit: int,
+                  keep: dict[int, int] | None = None) -> dict[int, set[int]]:
+    """For ``restrict``: each unit offered to its ``per_unit`` nearest sites of its part, the sites
+    standing in it, and its site in ``keep`` (so a known plan stays feasible)."""
+    out: dict[int, set[int]] = {}
+    for part in parts:
+        sites = np.array(part.sites, dtype=int)
+        for i in part.units:
+            row = problem.distance[i, sites]
+            chosen = sites[np.argsort(row, kind="stable")[:per_unit]].tolist()
+            for j in chosen:
+                out.setdefault(int(j), set()).add(i)
+        for j in part.sites:
+            out.setdefault(int(j), set()).add(int(problem.site_unit[j]))
+    for i, j in (keep or {}).items():
+        out.setdefault(int(j), set()).add(int(i))
+    return out
