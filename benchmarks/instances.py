@@ -29,7 +29,7 @@ import csv
 import math
 import os
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -67,6 +67,8 @@ class Instance:
     objective_note: str
     #: The publication's own solve time in seconds (its machine and solver), when it gives one.
     paper_seconds: float | None = None
+    #: Unit coordinates (projected metres, or lon/lat), for peers that need them.
+    xy: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     @property
     def size(self) -> str:
@@ -380,6 +382,18 @@ def _districting_problem(names: Sequence[str], population: np.ndarray, neighbour
     )
 
 
+def _coordinates(path: Path, columns: tuple[str, str]) -> np.ndarray | None:
+    """Unit coordinates from a ``*_nodes.csv`` (rows in node order), None when the columns are absent."""
+    with path.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    if not rows or any(c not in rows[0] for c in columns):
+        return None
+    out = np.zeros((len(rows), 2))
+    for row in rows:
+        out[int(row["node"])] = [float(row[columns[0]]), float(row[columns[1]])]
+    return out
+
+
 def validi_problem(root: Path, state: str, row: ValidiRow, contiguity: bool) -> PlanningProblem:
     """The state's problem: ``distance = d_km**2``, ``cost_weights = population * 1e-6``."""
     folder = root / VALIDI_FOLDER / "instances"
@@ -418,7 +432,8 @@ def validi(root: Path | None = None, names: Iterable[str] | None = None, *,
             if row.contiguous_kind == "open" and row.contiguous_bound is not None:
                 note += f"; open: no feasible plan published, best lower bound {row.contiguous_bound:.2f}"
             out.append(Instance(VALIDI_FOLDER, state, validi_problem(root, state, row, True), row.contiguous,
-                                row.contiguous_kind, note, row.contiguous_seconds))
+                                row.contiguous_kind, note, row.contiguous_seconds,
+                                _coordinates(folder / f"{state}_nodes.csv", ("x_m", "y_m"))))
         if free and _selected(f"{state}-nocontig", names) and row.free_opt is not None:
             out.append(Instance(VALIDI_FOLDER, f"{state}-nocontig", validi_problem(root, state, row, False),
                                 row.free_opt, "optimal", VALIDI_NOTE + "; no contiguity", row.free_seconds))
@@ -523,7 +538,8 @@ def zhang(root: Path | None = None, names: Iterable[str] | None = None) -> list[
         problem = _districting_problem(names_, population, neighbours, hop_distances(neighbours),
                                        population.astype(float), k, lower, upper, True)
         out.append(Instance(ZHANG_FOLDER, state, problem, float(optimum), "optimal", ZHANG_NOTE,
-                            zhang_paper_seconds(root).get(state)))
+                            zhang_paper_seconds(root).get(state),
+                            _coordinates(folder / f"{state}_nodes.csv", ("intpt_lon", "intpt_lat"))))
     return out
 
 

@@ -35,12 +35,13 @@ from benchmarks import instances as inst
 from benchmarks.checks import check_assignment
 from benchmarks.communes import FAMILY as COMMUNES, QUICK_COMMUNES, WARD_NAME, Baseline, commune_cases
 from benchmarks.instances import Instance
-from benchmarks.peers import SPOPT_MISSING, SPOPT_NOTE, spopt_applicable, spopt_version
+from benchmarks.peers import MAXP_NOTE, SPOPT_MISSING, SPOPT_NOTE, maxp_applicable, spopt_applicable, spopt_version
 
 FAMILIES = (COMMUNES, inst.OC_FOLDER, inst.SJC_FOLDER, inst.STEFANELLO_FOLDER, inst.VALIDI_FOLDER, inst.ZHANG_FOLDER)
 #: Stefanello et al. is optional (large instances): run it with ``--only cpmp-stefanello``.
 DEFAULT_FAMILIES = tuple(f for f in FAMILIES if f != inst.STEFANELLO_FOLDER)
 CPMP_FAMILIES = (inst.OC_FOLDER, inst.SJC_FOLDER, inst.STEFANELLO_FOLDER)
+DISTRICTING_FAMILIES = (inst.VALIDI_FOLDER, inst.ZHANG_FOLDER)
 SEED = 0
 BENCH_DIR = Path(__file__).resolve().parent
 
@@ -141,9 +142,13 @@ def _peer_child(conn: Any, job: Job) -> None:
     """Child process: run spopt on the instance and send the evaluated result back."""
     _limit_memory()
     try:
-        from benchmarks.peers import run_spopt
+        from benchmarks.peers import run_maxp, run_spopt
 
-        conn.send(dataclasses.asdict(run_spopt(job.instance.problem, job.time_limit)))
+        if job.instance.family in DISTRICTING_FAMILIES:
+            result = run_maxp(job.instance.problem, job.instance.xy, SEED)
+        else:
+            result = run_spopt(job.instance.problem, job.time_limit)
+        conn.send(dataclasses.asdict(result))
     except BaseException as exc:  # noqa: BLE001
         conn.send({"status": "failed", "objective": None, "seconds": None, "violations": [],
                    "message": f"{type(exc).__name__}: {exc}"})
@@ -151,9 +156,9 @@ def _peer_child(conn: Any, job: Job) -> None:
         conn.close()
 
 
-def run_isolated(target: Callable[[Any, Job], None], job: Job) -> dict[str, Any]:
+def run_isolated(target: Callable[[Any, Job], None], job: Job, hard: float | None = None) -> dict[str, Any]:
     """Run ``target(conn, job)`` in a forked child; kill it after the hard limit."""
-    hard = job.time_limit + max(30.0, 0.5 * job.time_limit)
+    hard = hard if hard is not None else job.time_limit + max(30.0, 0.5 * job.time_limit)
     ctx = mp.get_context("fork")
     receiver, sender = ctx.Pipe(duplex=False)
     process = ctx.Process(target=target, args=(sender, job), daemon=True)
@@ -229,7 +234,8 @@ def build_jobs(families: Sequence[str], budget: Budget, *, quick: bool, root: Pa
             _say(message)
             skipped.append(message)
         for item in loaded:
-            jobs.append(Job(item, _limit_for(item, budget), peer=peer_on and family in CPMP_FAMILIES))
+            jobs.append(Job(item, _limit_for(item, budget),
+                            peer=peer_on and family in CPMP_FAMILIES + DISTRICTING_FAMILIES))
     return jobs, skipped
 
 
@@ -306,13 +312,16 @@ def run_job(job: Job, spopt: str | None) -> dict[str, Any]:
                 record["baseline_cost"] = base_cost
                 record["cost_saved_pct"] = (base_cost - objective) / base_cost if objective is not None else None
     if job.peer:
-        reason = spopt_applicable(problem)
+        reason = maxp_applicable(problem, item.xy) if item.family in DISTRICTING_FAMILIES \
+            else spopt_applicable(problem)
         if spopt is None:
             record["peer"] = {"status": "not run", "message": SPOPT_MISSING}
         elif reason:
             record["peer"] = {"status": "not run", "message": reason}
         else:
-            peer = run_isolated(_peer_child, job)
+            # MaxPHeuristic has no time limit of its own: it gets ours plus 5 s, then is stopped
+            peer = run_isolated(_peer_child, job, job.time_limit + 5.0 if item.family in DISTRICTING_FAMILIES
+                                else None)
             if "error" in peer:
                 peer = {"status": "failed", "message": peer["error"], "seconds": peer.get("wall")}
             record["peer"] = peer
@@ -608,11 +617,14 @@ def _external_table(family: str, records: list[dict[str, Any]]) -> list[str]:
     header = ["instance", "n", "p", "contiguity", "status", "objective", "bound", "gap", "s", "limit s",
               "known", "vs known", "target met"]
     peer = family in CPMP_FAMILIES
+    maxp = family in DISTRICTING_FAMILIES and any(r.get("peer") for r in records)
     paper = any(r.get("paper_seconds") is not None for r in records)
     if paper:
         header += ["paper s", "ours / paper"]
     if peer:
         header += ["spopt", "spopt objective", "spopt s", "spopt vs known", "spopt notes"]
+    if maxp:
+        header += ["MaxP", "MaxP objective", "MaxP s", "MaxP notes"]
     rows = []
     for r in records:
         known = "–" if r["known"] is None else f"{_f(r['known'])} ({r['known_kind']})"
@@ -623,6 +635,10 @@ def _external_table(family: str, records: list[dict[str, Any]]) -> list[str]:
                f"{r['time_limit']:g}", known, _pct(r.get("gap_to_known")), _verdict(r)]
         if paper:
             row += _paper_cells(r)
+        if maxp:
+            p = r.get("peer") or {}
+            notes = "; ".join(([p["message"]] if p.get("message") else []) + list(p.get("violations") or [])[:3])
+            row += [p.get("status", "–"), _f(p.get("objective")), _f(p.get("seconds"), 1), notes or "–"]
         if peer:
             p = r.get("peer") or {}
             vs = None
@@ -636,6 +652,8 @@ def _external_table(family: str, records: list[dict[str, Any]]) -> list[str]:
     lines = _table(header, rows) + [""]
     if paper:
         lines += [PAPER_NOTES.get(family, ""), ""]
+    if maxp:
+        lines += [f"Peer: {MAXP_NOTE}", ""]
     if peer:
         lines += [f"Peer: {SPOPT_NOTE}.", ""]
     notes = sorted({r["objective_note"] for r in records if "open" in r["objective_note"]})
@@ -759,7 +777,8 @@ def _progress(record: dict[str, Any]) -> str:
         text += f", travel saved vs baseline {_pct(record['saved_pct'], 1)}"
     peer = record.get("peer")
     if peer:
-        text += f"; spopt {peer.get('status')} {_f(peer.get('objective'))}"
+        name = "MaxP" if record["family"] in DISTRICTING_FAMILIES else "spopt"
+        text += f"; {name} {peer.get('status')} {_f(peer.get('objective'))}"
     issues = record["problems"] + record["weaknesses"]
     if issues:
         text += " | " + "; ".join(issues)
