@@ -35,7 +35,7 @@ from benchmarks import instances as inst
 from benchmarks.checks import check_assignment
 from benchmarks.communes import FAMILY as COMMUNES, QUICK_COMMUNES, WARD_NAME, Baseline, commune_cases
 from benchmarks.instances import Instance
-from benchmarks.peers import MAXP_NOTE, SPOPT_MISSING, SPOPT_NOTE, maxp_applicable, spopt_applicable, spopt_version
+from benchmarks.peers import MAXP_NOTE, MAXP_SECONDS, SPOPT_MISSING, SPOPT_NOTE, maxp_applicable, spopt_applicable, spopt_version
 
 FAMILIES = (COMMUNES, inst.OC_FOLDER, inst.SJC_FOLDER, inst.STEFANELLO_FOLDER, inst.VALIDI_FOLDER, inst.ZHANG_FOLDER)
 #: Stefanello et al. is optional (large instances): run it with ``--only cpmp-stefanello``.
@@ -319,9 +319,8 @@ def run_job(job: Job, spopt: str | None) -> dict[str, Any]:
         elif reason:
             record["peer"] = {"status": "not run", "message": reason}
         else:
-            # MaxPHeuristic has no time limit of its own: it gets ours plus 5 s, then is stopped
-            peer = run_isolated(_peer_child, job, job.time_limit + 5.0 if item.family in DISTRICTING_FAMILIES
-                                else None)
+            # MaxPHeuristic has no time limit of its own: it is stopped after MAXP_SECONDS
+            peer = run_isolated(_peer_child, job, MAXP_SECONDS if item.family in DISTRICTING_FAMILIES else None)
             if "error" in peer:
                 peer = {"status": "failed", "message": peer["error"], "seconds": peer.get("wall")}
             record["peer"] = peer
@@ -440,7 +439,8 @@ def machine() -> dict[str, Any]:
         commit = "unknown"
     return {"platform": platform.platform(), "cpu": cpu, "load_average": _load(), "cpu_count": os.cpu_count(),
             "ram_gib": round(ram, 1),
-            "python": platform.python_version(), "ortools": ver("ortools"), "numpy": ver("numpy"),
+            "python": platform.python_version(), "ortools": ver("ortools"), "highspy": ver("highspy"),
+            "numpy": ver("numpy"),
             "spopt": ver("spopt"), "pulp": ver("pulp"), "commit": commit, "interpreter": sys.executable}
 
 
@@ -483,6 +483,11 @@ def _table(header: Sequence[str], rows: list[list[str]]) -> list[str]:
     return lines
 
 
+def _versions(m: dict[str, Any]) -> str:
+    return (f"Python {m['python']}, OR-Tools {m['ortools']}, HiGHS (highspy) {m.get('highspy', '?')}, "
+            f"NumPy {m['numpy']}, spopt {m['spopt']}, PuLP {m['pulp']}")
+
+
 def render_markdown(meta: dict[str, Any], records: list[dict[str, Any]], checks: list[dict[str, Any]]) -> str:
     """RESULTS.md: setup, target verdicts, problems, then one table per family."""
     m = meta["machine"]
@@ -494,8 +499,7 @@ def render_markdown(meta: dict[str, Any], records: list[dict[str, Any]], checks:
                  ["load average (1/5/15 min)",
                   f"at start {meta.get('load_at_start', '?')}; at end {m.get('load_average', '?')} "
                   "(other work on the machine skews timings)"],
-                 ["versions", f"Python {m['python']}, OR-Tools {m['ortools']}, NumPy {m['numpy']}, "
-                              f"spopt {m['spopt']}, PuLP {m['pulp']}"],
+                 ["versions", _versions(m)],
                  ["code", f"commit {m['commit']}; interpreter `{m['interpreter']}`"],
                  ["solver call", f"`solver.solve(problem, time_limit=T, seed={SEED}, method=\"auto\")` in a child "
                                  "process; plans re-checked by `benchmarks/checks.py`"],
@@ -519,7 +523,10 @@ def render_markdown(meta: dict[str, Any], records: list[dict[str, Any]], checks:
         fam = [r for r in records if r["family"] == family]
         if not fam:
             continue
-        lines += [f"## {family}", "", f"Objective: {fam[0]['objective_note']}.", ""]
+        lines += [f"## {family}", "", f"Objective: {fam[0]['objective_note']}.", "",
+                  f"_Measured {meta['date']} on {m['cpu']}, {m['cpu_count']} CPUs, {m['ram_gib']} GiB RAM; "
+                  f"{_versions(m)}. Command: `{meta['command']}` (this family alone: "
+                  f"`python -m benchmarks.run --only {family}`)._", ""]
         if family == COMMUNES:
             lines += _communes_tables(fam)
         else:

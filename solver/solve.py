@@ -129,7 +129,8 @@ def solve(problem: PlanningProblem, *, time_limit: float = 60.0, seed: int = 0, 
         bound, gap = objective, 0.0
     stats = {**stats, "travel_voter_km": round(travel_objective(problem, assignment), 3),
              "areas": len(set(assignment.tolist())), "parts": len(parts)}
-    return SolveResult(status, assignment, objective, bound, gap, seconds, "cp-sat" if method != "construction"
+    engine = str(stats.get("engine") or "cp-sat")  # the engines that ran: cp-sat, cp-sat+highs, lns, ...
+    return SolveResult(status, assignment, objective, bound, gap, seconds, engine if method != "construction"
                        else method, (), stats)
 
 
@@ -182,7 +183,7 @@ def _solve_fixed(problem: PlanningProblem, parts: list[Part], hint: dict[int, in
         return assignment, ["infeasible"], None, outcome.diagnostics or [_structure(problem, parts)], {}
     for u, s in outcome.assignment.items():
         assignment[u] = s
-    return assignment, [outcome.status], outcome.bound, [], {"engine": "full", "branches": outcome.branches}
+    return assignment, [outcome.status], outcome.bound, [], {"engine": "cp-sat", "branches": outcome.branches}
 
 
 def _narrowed_mip(problem: PlanningProblem, parts: list[Part], hint: dict[int, int], deadline: float,
@@ -324,7 +325,7 @@ def _solve_decided(problem: PlanningProblem, parts: list[Part], hint: dict[int, 
         part_deadline = time.monotonic() + budget
         if len(part.units) == 1 or len(part.sites) == 1:
             status, chosen, bound = _trivial(problem, part, part_hint)
-            engines.add("direct")
+            engines.add("enumeration")
         elif method == "auto" and _pairs(problem, part) > FULL_MODEL_MAX_PAIRS and part_hint:
             chosen, lns_status = improve_lns(problem, [part], part_hint, deadline=part_deadline, seed=seed,
                                              fixed_count=problem.max_travel_km is not None)
@@ -335,7 +336,8 @@ def _solve_decided(problem: PlanningProblem, parts: list[Part], hint: dict[int, 
             status, chosen, bound, problems = _exact_decided(problem, part, part_hint, part_deadline, seed,
                                                              formulation, threads)
             diagnostics.extend(problems)
-            engines.add("full")
+            engines.add("cp-sat+highs" if highs_available() and problem.max_travel_km is None
+                        else "cp-sat")
         statuses.append(status)
         if bound is None:
             bound_total = math.nan
