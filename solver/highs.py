@@ -348,8 +348,8 @@ def _start(model: _Model, hint: dict[int, int]) -> None:
     model.highs.setSolution(solution)
 
 
-def _read(model: _Model) -> dict[int, int]:
-    values = np.asarray(model.highs.getSolution().col_value)
+def _read(model: _Model, values=None) -> dict[int, int]:
+    values = np.asarray(model.highs.getSolution().col_value if values is None else values)
     return {i: j for (i, j), col in model.column.items() if values[col] > 0.5}
 
 
@@ -359,10 +359,12 @@ def solve_highs(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total:
     """Best plan within ``time_limit`` over the parts, contiguous when the problem asks for it.
 
     ``objective_of(assignment)`` prices a plan on the solver's full objective; it ranks the
-    incumbents (the hint, each contiguous round) so the best one is returned. ``on_start``
-    receives a function that stops the search from another thread (a portfolio race). With
-    ``restrict`` the model is narrowed: its plans are valid, its bound and "optimal" are not
-    claims about the whole problem, so the status is at best "feasible" and the bound None.
+    incumbents (the hint, every connected incumbent HiGHS finds) so the best one is returned.
+    The cuts of every incumbent in pieces found during a round are added with the round's own.
+    ``on_start`` receives a
+    function that stops the search from another thread (a portfolio race). With ``restrict``
+    the model is narrowed: its plans are valid, its bound and "optimal" are not claims about the
+    whole problem, so the status is at best "feasible" and the bound None.
     """
     import highspy
 
@@ -371,19 +373,41 @@ def solve_highs(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total:
     model = build(problem, parts, fixed_total, threads, restrict)
     highs = model.highs
     cancelled = False
-    if on_start is not None:
-        highs.HandleUserInterrupt = True
-
-        def cancel() -> None:
-            nonlocal cancelled
-            cancelled = True
-            highs.cancelSolve()
-
-        on_start(cancel)
+    size = sum(len(p.units) for p in parts)
     best: dict[int, int] | None = None
     best_value = math.inf
-    if hint and len(hint) == sum(len(p.units) for p in parts) and objective_of is not None:
+    if hint and len(hint) == size and objective_of is not None:
         best, best_value = dict(hint), objective_of(hint)
+    pending: list[tuple[int, int, list[int]]] = []  # cuts found by the incumbent callback this round
+
+    def cancel() -> None:
+        nonlocal cancelled
+        cancelled = True
+
+    def on_interrupt_check(event) -> None:
+        event.interrupt(cancelled)  # HiGHS keeps the flag between runs: always set it
+
+    def price(plan: dict[int, int], fallback: float) -> float:
+        return objective_of(plan) if objective_of is not None else fallback
+
+    def on_incumbent(event) -> None:
+        nonlocal best, best_value
+        plan = _read(model, event.data_out.mip_solution)
+        if len(plan) != size:
+            return
+        cuts = separator_cuts(problem, model, plan) if problem.contiguity else []
+        if cuts:
+            pending.extend(cuts)  # added with the round's own cuts (stopping the round early was worse)
+            return
+        value = price(plan, float(event.data_out.objective_function_value))
+        if value < best_value:
+            best, best_value = plan, value
+
+    highs.cbMipImprovingSolution.subscribe(on_incumbent)
+    for interrupt in (highs.cbMipInterrupt, highs.cbSimplexInterrupt):
+        interrupt.subscribe(on_interrupt_check)
+    if on_start is not None:
+        on_start(cancel)
     bound: float | None = None
     rounds = cuts_total = 0
     log: list[str] = []
@@ -395,28 +419,21 @@ def solve_highs(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total:
         highs.setOptionValue("time_limit", float(remaining))
         if best is not None:
             _start(model, best)
+        pending.clear()
         highs.run()
         rounds += 1
         state = highs.getModelStatus()
         info = highs.getInfo()
-        if cancelled and state != highspy.HighsModelStatus.kOptimal:
+        # every round is a relaxation of the contiguous model: its bound is valid
+        if math.isfinite(info.mip_dual_bound):
+            bound = float(info.mip_dual_bound) if bound is None else max(bound, float(info.mip_dual_bound))
+        if cancelled:
             log.append(f"round {rounds}: stopped")
-            round_bound = float(info.mip_dual_bound) if math.isfinite(info.mip_dual_bound) else None
-            if round_bound is not None:
-                bound = round_bound if bound is None else max(bound, round_bound)
-            if info.primal_solution_status == 2 and not (problem.contiguity and separator_cuts(problem, model, _read(model))):
-                plan = _read(model)
-                value = objective_of(plan) if objective_of is not None else float(info.objective_function_value)
-                if value < best_value:
-                    best, best_value = plan, value
             break
         if state == highspy.HighsModelStatus.kInfeasible:
             status = "infeasible" if best is None else status
             log.append(f"round {rounds}: infeasible")
             break
-        round_bound = float(info.mip_dual_bound) if math.isfinite(info.mip_dual_bound) else None
-        if round_bound is not None:
-            bound = round_bound if bound is None else max(bound, round_bound)
         if info.primal_solution_status != 2:  # no feasible solution of this round
             log.append(f"round {rounds}: no plan, {highs.modelStatusToString(state)}")
             break
@@ -425,7 +442,7 @@ def solve_highs(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total:
         log.append(f"round {rounds}: {highs.modelStatusToString(state)}, objective {info.objective_function_value:.4f}, "
                    f"bound {info.mip_dual_bound:.4f}, {len(violated)} cuts")
         if not violated:
-            value = objective_of(plan) if objective_of is not None else float(info.objective_function_value)
+            value = price(plan, float(info.objective_function_value))
             if value < best_value:
                 best, best_value = plan, value
             if state == highspy.HighsModelStatus.kOptimal:
@@ -434,6 +451,7 @@ def solve_highs(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total:
             else:
                 status = "feasible"
             break
+        violated += pending  # incumbents in pieces found on the way: their cuts go in too
         _add_cuts(model, violated)
         cuts_total += len(violated)
     if best is None:
