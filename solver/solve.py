@@ -199,12 +199,13 @@ def _narrowed_mip(problem: PlanningProblem, parts: list[Part], hint: dict[int, i
     def objective_of(plan: dict[int, int]) -> float:
         return _part_objective(problem, plan)
 
+    with_bound = sum(_pairs(problem, p) for p in parts) <= LP_BOUND_MAX_PAIRS
+    share = NARROW_SHARE if with_bound else 1.0  # no bound to compute: the MIP gets all the time
     outcome = solve_highs(problem, parts, fixed_total=problem.areas,
-                          time_limit=max(0.1, NARROW_SHARE * (deadline - time.monotonic())), hint=hint,
+                          time_limit=max(0.1, share * (deadline - time.monotonic())), hint=hint,
                           threads=threads, objective_of=objective_of, restrict=restrict)
-    pairs = sum(_pairs(problem, p) for p in parts)
     bound = lp_bound(problem, parts, fixed_total=problem.areas, time_limit=deadline - time.monotonic(),
-                     threads=threads) if deadline - time.monotonic() > 0.5 and pairs <= LP_BOUND_MAX_PAIRS else None
+                     threads=threads) if with_bound and deadline - time.monotonic() > 0.5 else None
     plan, statuses, bound, diagnostics, stats = _merge(problem, problem.n_units, [hint, outcome.assignment],
                                                        [bound], False, "highs-narrowed")
     assignment = np.full(problem.n_units, -1, dtype=int)
