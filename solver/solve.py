@@ -335,10 +335,8 @@ def _solve_decided(problem: PlanningProblem, parts: list[Part], hint: dict[int, 
             engines.add("lns")
         else:
             status, chosen, bound, problems = _exact_decided(problem, part, part_hint, part_deadline, seed,
-                                                             formulation, threads)
+                                                             formulation, threads, engines)
             diagnostics.extend(problems)
-            engines.add("cp-sat+highs" if highs_available() and problem.max_travel_km is None
-                        else "cp-sat")
         statuses.append(status)
         if bound is None:
             bound_total = math.nan
@@ -374,8 +372,11 @@ def _keep_penalty(problem: PlanningProblem, chosen: dict[int, int]) -> float:
 
 
 def _exact_decided(problem: PlanningProblem, part: Part, hint: dict[int, int], deadline: float, seed: int,
-                   formulation: str, threads: int | None = None):
+                   formulation: str, threads: int | None = None, engines: set[str] | None = None):
+    """One part with the count decided by the travel bound or by price; the engines used go to ``engines``."""
+    engines = engines if engines is not None else set()
     if problem.max_travel_km is not None:
+        engines.add("cp-sat")
         count = solve_exact(problem, [part], fixed_total=None, minimize="count", workers=threads,
                             time_limit=max(0.1, 0.4 * (deadline - time.monotonic())), seed=seed, hint=hint or None,
                             formulation=formulation)
@@ -391,13 +392,15 @@ def _exact_decided(problem: PlanningProblem, part: Part, hint: dict[int, int], d
         status = "optimal" if count.status == "optimal" and travel.status == "optimal" else "feasible"
         return status, travel.assignment, travel.bound, []
     if highs_available():
-        chosen, statuses, bound, problems, _ = _race(problem, [part], hint, deadline, seed, formulation, threads,
-                                                     None)
+        chosen, statuses, bound, problems, stats = _race(problem, [part], hint, deadline, seed, formulation,
+                                                         threads, None)
+        engines.add(str(stats.get("engine", "cp-sat")))
         if statuses == ["infeasible"]:
             return "infeasible", {}, None, problems
         if statuses == ["unknown"]:
             return "unknown", {}, None, []
         return statuses[0], chosen, bound, []
+    engines.add("cp-sat")
     outcome = solve_exact(problem, [part], fixed_total=None, workers=threads, time_limit=max(0.1, deadline - time.monotonic()),
                           seed=seed, hint=hint or None, formulation=formulation)
     if outcome.status == "infeasible":
