@@ -2,7 +2,7 @@
 
 Measured on the literature instances (``benchmarks/``), HiGHS with its LP bound proves the
 capacitated p-median and Hess districting optima (no contiguity) several times faster than
-SCIP and far faster than CP-SAT; so it is the engine for the p-median shape. Contiguity is
+SCIP and far faster than CP-SAT; :mod:`solver.solve` races it against CP-SAT. Contiguity is
 imposed lazily: solve without it, find every area whose units fall into pieces, add for each
 cut-off piece ``C`` of the area of site ``j`` and each unit ``a`` in it the separator cut
 ``x[a, j] <= sum(x[v, j] for v in S)`` (``S``: the units next to ``C`` from which the site's
