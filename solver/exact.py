@@ -19,11 +19,11 @@ from typing import Sequence
 import numpy as np
 from ortools.sat.python import cp_model
 
+from solver.graph import cut_off_pieces, reachable
 from solver.parts import Part
-from solver.problem import Diagnostic, PlanningProblem
+from solver.problem import UNREACHABLE_KM, Diagnostic, PlanningProblem
 
 SCALE = 1000  # objective in voter-metres
-UNREACHABLE_KM = 1000.0
 
 
 @dataclass
@@ -64,19 +64,6 @@ def _candidates(problem: PlanningProblem, part: Part, travel_bound: float | None
             continue
         out[j] = sorted(reachable(problem, root, allowed))  # only units joined to the root through allowed ones
     return out
-
-
-def reachable(problem: PlanningProblem, start: int, within: set[int]) -> set[int]:
-    """Units reached from ``start`` over adjacency without leaving ``within`` (``start`` included)."""
-    seen = {start}
-    queue = deque([start])
-    while queue:
-        u = queue.popleft()
-        for v in problem.neighbours[u]:
-            if v in within and v not in seen:
-                seen.add(v)
-                queue.append(v)
-    return seen
 
 
 def build_model(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total: int | None,
@@ -266,10 +253,7 @@ def disconnected_pieces(problem: PlanningProblem, assignment: dict[int, int]) ->
         areas.setdefault(j, set()).add(u)
     pieces = []
     for j, members in areas.items():
-        rest = members - reachable(problem, int(problem.site_unit[j]), members)
-        while rest:
-            piece = reachable(problem, min(rest), rest)
-            rest -= piece
+        for piece in cut_off_pieces(problem, members, int(problem.site_unit[j])):
             border = {v for u in piece for v in problem.neighbours[u] if v not in piece}
             pieces.append((j, tuple(sorted(piece)), tuple(sorted(border))))
     return pieces

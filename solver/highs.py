@@ -21,17 +21,15 @@ import os
 import sys
 import threading
 import time
-from collections import deque
 from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
 
+from solver.graph import cut_off_pieces, reachable
 from solver.parts import Part
-from solver.problem import PlanningProblem
+from solver.problem import UNREACHABLE_KM, PlanningProblem
 
-#: Distance standing in for an unreachable site when the site's own unit must still be served.
-UNREACHABLE_KM = 1000.0
 
 
 @dataclass
@@ -270,27 +268,6 @@ def build(problem: PlanningProblem, parts: Sequence[Part], fixed_total: int | No
     return _Model(highs, column, open_column, by_site, offset, n)
 
 
-def _pieces(problem: PlanningProblem, members: set[int], root: int) -> list[set[int]]:
-    """The connected pieces of an area that do not hold the site's unit."""
-    seen: set[int] = set()
-    pieces = []
-    for start in sorted(members):
-        if start in seen:
-            continue
-        piece = {start}
-        queue = deque([start])
-        while queue:
-            u = queue.popleft()
-            for v in problem.neighbours[u]:
-                if v in members and v not in piece:
-                    piece.add(v)
-                    queue.append(v)
-        seen |= piece
-        if root not in piece:
-            pieces.append(piece)
-    return pieces
-
-
 def separator_cuts(problem: PlanningProblem, model: _Model, assignment: dict[int, int]) -> list[tuple[int, int, list[int]]]:
     """Cuts ``x[a, j] <= sum x[v, j], v in S`` violated by ``assignment`` (see the module text)."""
     areas: dict[int, set[int]] = {}
@@ -300,26 +277,14 @@ def separator_cuts(problem: PlanningProblem, model: _Model, assignment: dict[int
     for j, members in sorted(areas.items()):
         root = int(problem.site_unit[j])
         allowed = set(model.by_site[j])
-        for piece in _pieces(problem, members, root):
+        for piece in cut_off_pieces(problem, members, root):
             # units next to the piece that can still lead to the root without entering the piece
-            toward_root = _reach(problem, root, allowed - piece)
+            toward_root = reachable(problem, root, allowed - piece)
             boundary = sorted({v for u in piece for v in problem.neighbours[u]
                                if v not in piece and v in toward_root})
             for a in sorted(piece):
                 cuts.append((a, j, boundary))
     return cuts
-
-
-def _reach(problem: PlanningProblem, start: int, within: set[int]) -> set[int]:
-    seen = {start}
-    queue = deque([start])
-    while queue:
-        u = queue.popleft()
-        for v in problem.neighbours[u]:
-            if v in within and v not in seen:
-                seen.add(v)
-                queue.append(v)
-    return seen
 
 
 def _add_cuts(model: _Model, cuts: list[tuple[int, int, list[int]]]) -> None:

@@ -21,6 +21,8 @@ STATUS_TIMEOUT = "timeout"
 #: election day): ~30 person-days. One voter-km one way is a 2 km round trip, ~25 minutes on
 #: foot, ~1/20 of a person-day. So an extra area is worth it when it saves >= 600 voter-km.
 DEFAULT_AREA_COST_VOTER_KM = 600.0
+#: Distance standing in for an unreachable site where a site's own unit must still be served by it.
+UNREACHABLE_KM = 1000.0
 
 
 @dataclass(frozen=True)
