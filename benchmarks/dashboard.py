@@ -111,16 +111,9 @@ def markdown(result: dict[str, Any]) -> list[str]:
 
 
 if __name__ == "__main__":
-    import json
     import sys
-    from pathlib import Path
 
-    from benchmarks.sections import stamp, update
+    from benchmarks.sections import publish
 
     figures = run()
-    lines = markdown(figures)
-    print(json.dumps(figures, indent=2, default=str))
-    print("\n".join(lines))
-    if "--update" in sys.argv:
-        target = Path(sys.argv[sys.argv.index("--update") + 1])
-        update(target, "dashboard", lines[:2] + stamp("python -m benchmarks.dashboard --update benchmarks/RESULTS.md") + lines[2:])
+    publish("dashboard", figures, markdown(figures), sys.argv)

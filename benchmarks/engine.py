@@ -242,16 +242,9 @@ def markdown(results: dict[str, dict[str, Any]]) -> list[str]:
 
 
 if __name__ == "__main__":
-    import json
     import sys
-    from pathlib import Path
 
-    from benchmarks.sections import stamp, update
+    from benchmarks.sections import publish
 
     figures = run(quick="--quick" in sys.argv)
-    lines = markdown(figures)
-    print(json.dumps(figures, indent=2, default=str))
-    print("\n".join(lines))
-    if "--update" in sys.argv:
-        target = Path(sys.argv[sys.argv.index("--update") + 1])
-        update(target, "engine", lines[:2] + stamp("python -m benchmarks.engine --update benchmarks/RESULTS.md") + lines[2:])
+    publish("engine", figures, markdown(figures), sys.argv)

@@ -116,25 +116,21 @@ def _cpmp_problem(xy: np.ndarray, demand: np.ndarray, capacity: np.ndarray, p: i
                   distance: np.ndarray) -> PlanningProblem:
     """The standard CPMP as a PlanningProblem: every point a candidate median serving itself,
     unweighted objective, capacity per median, no contiguity, no lower bound."""
-    n = len(demand)
+    return every_unit_a_site(demand, nearest_neighbours(xy), capacity, distance, min_voters=0,
+                             max_voters=int(capacity.max()), areas=int(p),
+                             cost_weights=np.ones(len(demand), dtype=float), contiguity=False)
+
+
+def every_unit_a_site(weights: np.ndarray, neighbours: tuple[tuple[int, ...], ...], capacity: np.ndarray,
+                      distance: np.ndarray, **rules) -> PlanningProblem:
+    """A literature instance as a PlanningProblem: one group, every unit a candidate site standing
+    in itself; ``rules`` are the remaining PlanningProblem fields (bounds, areas, weights, ...)."""
+    n = len(weights)
     ids = tuple(str(i) for i in range(n))
-    return PlanningProblem(
-        unit_ids=ids,
-        weights=demand.astype(np.int64),
-        sparse=np.zeros(n, dtype=bool),
-        group=np.zeros(n, dtype=int),
-        group_labels=("all",),
-        neighbours=nearest_neighbours(xy),
-        site_ids=ids,
-        site_unit=np.arange(n, dtype=int),
-        capacity=capacity.astype(np.int64),
-        distance=distance,
-        min_voters=0,
-        max_voters=int(capacity.max()),
-        areas=int(p),
-        cost_weights=np.ones(n, dtype=float),
-        contiguity=False,
-    )
+    return PlanningProblem(unit_ids=ids, weights=weights.astype(np.int64), sparse=np.zeros(n, dtype=bool),
+                           group=np.zeros(n, dtype=int), group_labels=("all",), neighbours=neighbours,
+                           site_ids=ids, site_unit=np.arange(n, dtype=int), capacity=capacity.astype(np.int64),
+                           distance=distance, **rules)
 
 
 def _selected(name: str, names: Iterable[str] | None) -> bool:
@@ -360,26 +356,9 @@ def _districting_problem(names: Sequence[str], population: np.ndarray, neighbour
                          distance: np.ndarray, cost_weights: np.ndarray, k: int, lower: int, upper: int,
                          contiguity: bool) -> PlanningProblem:
     """Hess districting as a PlanningProblem: every county a candidate centre, bounds L..U."""
-    n = len(population)
-    ids = tuple(str(i) for i in range(n))
-    return PlanningProblem(
-        unit_ids=ids,
-        weights=population.astype(np.int64),
-        sparse=np.zeros(n, dtype=bool),
-        group=np.zeros(n, dtype=int),
-        group_labels=("all",),
-        neighbours=neighbours,
-        site_ids=ids,
-        site_unit=np.arange(n, dtype=int),
-        capacity=np.full(n, upper, dtype=np.int64),
-        distance=distance,
-        min_voters=int(lower),
-        max_voters=int(upper),
-        areas=int(k),
-        unit_names=tuple(names),
-        cost_weights=cost_weights,
-        contiguity=contiguity,
-    )
+    return every_unit_a_site(population, neighbours, np.full(len(population), upper), distance,
+                             min_voters=int(lower), max_voters=int(upper), areas=int(k), unit_names=tuple(names),
+                             cost_weights=cost_weights, contiguity=contiguity)
 
 
 def _coordinates(path: Path, columns: tuple[str, str]) -> np.ndarray | None:

@@ -11,12 +11,25 @@ from pathlib import Path
 
 def stamp(command: str) -> list[str]:
     """Machine, date, versions and the exact command, for every table."""
-    import ortools
+    from importlib.metadata import version
 
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2 ** 30
     return [f"Measured {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC on {platform.platform()}, "
             f"{os.cpu_count()} CPUs, {memory:.1f} GiB RAM; Python {platform.python_version()}, "
-            f"OR-Tools {ortools.__version__}. Command: `{command}`.", ""]
+            f"OR-Tools {version('ortools')}, HiGHS (highspy) {version('highspy')}. Command: `{command}`.", ""]
+
+
+def publish(name: str, figures: dict, lines: list[str], argv: list[str]) -> None:
+    """Print a benchmark's figures and table; with ``--update FILE`` in ``argv``, write its section
+    of FILE, stamped with the command that re-makes it."""
+    import json
+
+    print(json.dumps(figures, indent=2, default=str))
+    print("\n".join(lines))
+    if "--update" in argv:
+        target = Path(argv[argv.index("--update") + 1])
+        command = " ".join(["python -m benchmarks." + name, *argv[1:]])
+        update(target, name, lines[:2] + stamp(command) + lines[2:])
 
 
 def update(path: Path, name: str, lines: list[str]) -> None:
