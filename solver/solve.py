@@ -35,6 +35,8 @@ METHODS = ("auto", "exact", "construction")
 FULL_MODEL_MAX_PAIRS = 12_000
 #: Share of the time CP-SAT gets alone before the race with HiGHS (at least a second).
 RACE_AFTER = 0.1
+#: How often the race checks whether one engine has proven its answer (seconds).
+RACE_POLL_S = 0.05
 #: Share of the time for the construction heuristic (the warm start); without contiguity the MIP
 #: finds good plans itself, so the construction gets less.
 WARM_SHARE = 0.25
@@ -258,18 +260,12 @@ def _race(problem: PlanningProblem, parts: list[Part], hint: dict[int, int], dea
             results[name] = call()
         except Exception as error:  # noqa: BLE001 - one engine failing leaves the other's answer
             results[name] = error
-        outcome = results[name]
-        if getattr(outcome, "status", None) in ("optimal", "infeasible"):
+        if getattr(results[name], "status", None) in ("optimal", "infeasible"):
             finished.set()
-            for other, stop in list(stops.items()):
-                if other != name:
-                    stop()
 
     def register(name: str) -> Callable[[Callable[[], None]], None]:
         def keep(stop: Callable[[], None]) -> None:
             stops[name] = stop
-            if finished.is_set():
-                stop()
         return keep
 
     limit = max(0.1, deadline - time.monotonic())
@@ -283,6 +279,13 @@ def _race(problem: PlanningProblem, parts: list[Part], hint: dict[int, int], dea
     ]
     for engine in engines:
         engine.start()
+    # Once one engine has proven its answer, stop the other, again and again until it has ended:
+    # a stop asked before a solver's search has begun is forgotten when the search begins.
+    while any(engine.is_alive() for engine in engines):
+        if finished.wait(RACE_POLL_S):
+            for stop in list(stops.values()):
+                stop()
+            time.sleep(RACE_POLL_S)
     for engine in engines:
         engine.join()
     outcomes = [o for o in results.values() if not isinstance(o, Exception)]
