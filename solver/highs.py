@@ -15,7 +15,6 @@ whose unit cannot be reached from it through a chain of units lighter than the m
 
 from __future__ import annotations
 
-import heapq
 import math
 import os
 import sys
@@ -28,7 +27,8 @@ import numpy as np
 
 from solver.graph import cut_off_pieces, reachable
 from solver.parts import Part
-from solver.problem import UNREACHABLE_KM, PlanningProblem
+from solver.pairs import keep_offset, model_pairs, pair_cost, site_cost
+from solver.problem import PlanningProblem
 
 
 
@@ -84,31 +84,6 @@ def _new_highs():
     return highs
 
 
-def light_paths(problem: PlanningProblem, units: Sequence[int], limit: float) -> dict[int, set[int]]:
-    """For each unit, the units joined to it by a chain whose total weight (both ends included)
-    stays within ``limit``: the only units a connected area of at most ``limit`` voters can
-    hold together with it. Dijkstra over vertex weights, restricted to ``units``."""
-    inside = set(units)
-    weight = problem.weights
-    out: dict[int, set[int]] = {}
-    for source in units:
-        best = {source: float(weight[source])}
-        heap = [(float(weight[source]), source)]
-        while heap:
-            d, u = heapq.heappop(heap)
-            if d > best.get(u, math.inf):
-                continue
-            for v in problem.neighbours[u]:
-                if v not in inside:
-                    continue
-                nd = d + float(weight[v])
-                if nd <= limit and nd < best.get(v, math.inf):
-                    best[v] = nd
-                    heapq.heappush(heap, (nd, v))
-        out[source] = set(best)
-    return out
-
-
 class _Rows:
     """Constraint rows gathered as a compressed sparse matrix for one ``addRows`` call."""
 
@@ -146,31 +121,6 @@ class _Model:
     n_columns: int
 
 
-def _pairs(problem: PlanningProblem, part: Part, restrict: dict[int, set[int]] | None = None) -> dict[int, list[int]]:
-    """Units each site of the part may serve: finite distance, within the travel bound, and (with
-    contiguity) joined to the site's unit by a chain light enough to fit in one area."""
-    paths = light_paths(problem, part.units, float(problem.max_voters)) if problem.contiguity else None
-    out: dict[int, list[int]] = {}
-    for j in part.sites:
-        root = int(problem.site_unit[j])
-        allowed = []
-        offered = part.units if restrict is None else sorted(restrict.get(j, ()))
-        for i in offered:
-            if i == root:
-                allowed.append(i)
-                continue
-            d = float(problem.distance[i, j])
-            if not np.isfinite(d):
-                continue
-            if problem.max_travel_km is not None and problem.weights[i] > 0 and d > problem.max_travel_km + 1e-9:
-                continue
-            if paths is not None and root not in paths[i]:
-                continue
-            allowed.append(i)
-        out[j] = allowed
-    return out
-
-
 def build(problem: PlanningProblem, parts: Sequence[Part], fixed_total: int | None, threads: int | None,
           restrict: dict[int, set[int]] | None = None) -> _Model:
     """The assignment model of the parts (contiguity comes as cuts). ``restrict[j]``: the only units
@@ -180,10 +130,12 @@ def build(problem: PlanningProblem, parts: Sequence[Part], fixed_total: int | No
     highs = _new_highs()
     highs.setOptionValue("mip_rel_gap", 0.0)
     highs.setOptionValue("random_seed", 0)
-    if threads:
-        highs.setOptionValue("threads", int(threads))
+    # One thread, always: HiGHS's thread pool is global to the process and fixed by the first run,
+    # and a later run asking for another count fails outright (a narrowed run on every core, then
+    # a raced one on one core, left the race without HiGHS). Its MIP search is serial anyway.
+    del threads
+    highs.setOptionValue("threads", 1)
     inf = highspy.kHighsInf
-    priced = fixed_total is None and problem.max_travel_km is None
     column: dict[tuple[int, int], int] = {}
     open_column: dict[int, int] = {}
     small_column: dict[int, int] = {}
@@ -191,8 +143,6 @@ def build(problem: PlanningProblem, parts: Sequence[Part], fixed_total: int | No
     cost: list[float] = []
     lower: list[float] = []
     upper: list[float] = []
-    moved = dict(problem.previous) if problem.previous and problem.keep_weight > 0 else {}
-    offset = 0.0
 
     def new(c: float, lo: float = 0.0, hi: float = 1.0) -> int:
         cost.append(c)
@@ -201,24 +151,19 @@ def build(problem: PlanningProblem, parts: Sequence[Part], fixed_total: int | No
         return len(cost) - 1
 
     for part in parts:
-        pairs = _pairs(problem, part, restrict)
+        pairs = model_pairs(problem, part, restrict)
         for j in part.sites:
-            open_column[j] = new(problem.area_cost if priced else 0.0,
-                                 1.0 if j in problem.forced_open else 0.0)
+            open_column[j] = new(site_cost(problem, fixed_total), 1.0 if j in problem.forced_open else 0.0)
             if problem.min_voters > 0 and part.any_sparse:
                 small_column[j] = new(0.0)
             by_site[j] = pairs[j]
             for i in pairs[j]:
-                d = float(problem.distance[i, j])
-                c = float(problem.cost_w[i]) * (d if np.isfinite(d) else UNREACHABLE_KM)
-                if moved.get(i) is not None and moved[i] == j:
-                    c -= problem.keep_weight
                 pinned = problem.pinned.get(i)
                 lo, hi = 0.0, 1.0
                 if pinned is not None:
                     lo = hi = 1.0 if pinned == j else 0.0
-                column[i, j] = new(c, lo, hi)
-        offset += problem.keep_weight * sum(1 for u in part.units if u in moved)
+                column[i, j] = new(pair_cost(problem, i, j), lo, hi)
+    offset = keep_offset(problem, parts)
     n = len(cost)
     highs.addVars(n, np.array(lower), np.array(upper))
     everything = np.arange(n, dtype=np.int32)
@@ -290,7 +235,7 @@ def separator_cuts(problem: PlanningProblem, model: _Model, assignment: dict[int
     return cuts
 
 
-def _add_cuts(model: _Model, cuts: list[tuple[int, int, list[int]]]) -> None:
+def add_cuts(model: _Model, cuts: list[tuple[int, int, list[int]]]) -> None:
     import highspy
 
     rows = _Rows()
@@ -316,14 +261,15 @@ def _start(model: _Model, hint: dict[int, int]) -> None:
     model.highs.setSolution(solution)
 
 
-def _read(model: _Model, values=None) -> dict[int, int]:
+def read_plan(model: _Model, values=None) -> dict[int, int]:
     values = np.asarray(model.highs.getSolution().col_value if values is None else values)
     return {i: j for (i, j), col in model.column.items() if values[col] > 0.5}
 
 
 def solve_highs(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total: int | None, time_limit: float,
                 hint: dict[int, int] | None = None, threads: int | None = None,
-                objective_of=None, on_start=None, restrict: dict[int, set[int]] | None = None) -> HighsOutcome:
+                objective_of=None, on_start=None, restrict: dict[int, set[int]] | None = None,
+                pruned: bool = False) -> HighsOutcome:
     """Best plan within ``time_limit`` over the parts, contiguous when the problem asks for it.
 
     ``objective_of(assignment)`` prices a plan on the solver's full objective; it ranks the
@@ -332,7 +278,9 @@ def solve_highs(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total:
     ``on_start`` receives a
     function that stops the search from another thread (a portfolio race). With ``restrict``
     the model is narrowed: its plans are valid, its bound and "optimal" are not claims about the
-    whole problem, so the status is at best "feasible" and the bound None.
+    whole problem, so the status is at best "feasible" and the bound None. With ``pruned`` the
+    restriction removes only pairs no plan better than ``hint`` uses (a proven fixing, see
+    :mod:`solver.lagrange`; ``hint`` is then required and its pairs kept): bound and status stand.
     """
     import highspy
 
@@ -360,7 +308,7 @@ def solve_highs(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total:
 
     def on_incumbent(event) -> None:
         nonlocal best, best_value
-        plan = _read(model, event.data_out.mip_solution)
+        plan = read_plan(model, event.data_out.mip_solution)
         if len(plan) != size:
             return
         cuts = separator_cuts(problem, model, plan) if problem.contiguity else []
@@ -405,7 +353,7 @@ def solve_highs(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total:
         if info.primal_solution_status != 2:  # no feasible solution of this round
             log.append(f"round {rounds}: no plan, {highs.modelStatusToString(state)}")
             break
-        plan = _read(model)
+        plan = read_plan(model)
         violated = separator_cuts(problem, model, plan) if problem.contiguity else []
         log.append(f"round {rounds}: {highs.modelStatusToString(state)}, objective {info.objective_function_value:.4f}, "
                    f"bound {info.mip_dual_bound:.4f}, {len(violated)} cuts")
@@ -420,14 +368,15 @@ def solve_highs(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total:
                 status = "feasible"
             break
         violated += pending  # incumbents in pieces found on the way: their cuts go in too
-        _add_cuts(model, violated)
+        add_cuts(model, violated)
         cuts_total += len(violated)
     if best is None:
         return HighsOutcome(status if status == "infeasible" else "unknown", {}, bound, None,
                             time.monotonic() - start, rounds, cuts_total, log)
-    if status not in ("optimal", "feasible") or restrict is not None:
+    narrowed = restrict is not None and not pruned
+    if status not in ("optimal", "feasible") or narrowed:
         status = "feasible"
-    if restrict is not None:
+    if narrowed:
         bound = None
     elif bound is not None and bound >= best_value - 1e-6 * max(1.0, abs(best_value)):
         status = "optimal"

@@ -27,6 +27,7 @@ from solver.highs import available as highs_available
 from solver.highs import lp_bound, nearest_sites, solve_highs
 from solver.lns import improve_lns, relaxation_bound
 from solver.parts import Part, area_count_range, precheck, split_parts
+from solver.prune import solve_pruned
 from solver.problem import (STATUS_FEASIBLE, STATUS_INFEASIBLE, STATUS_OPTIMAL, STATUS_TIMEOUT, Diagnostic,
                             PlanningProblem, SolveResult, model_objective, travel_objective)
 
@@ -273,7 +274,7 @@ def _race(problem: PlanningProblem, parts: list[Part], hint: dict[int, int], dea
         threading.Thread(target=run, args=("cp-sat", lambda: solve_exact(
             problem, parts, fixed_total=fixed_total, workers=max(1, cores - 1), time_limit=limit, seed=seed,
             hint=start_plan or None, formulation=formulation, on_start=register("cp-sat")))),
-        threading.Thread(target=run, args=("highs", lambda: solve_highs(
+        threading.Thread(target=run, args=("highs", lambda: solve_pruned(
             problem, parts, fixed_total=fixed_total, time_limit=limit, hint=start_plan or None, threads=1,
             objective_of=objective_of, on_start=register("highs")))),
     ]

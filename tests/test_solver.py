@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import subprocess
 import sys
+import time
 from dataclasses import replace
 
 import numpy as np
@@ -335,7 +336,7 @@ def test_highs_proves_infeasibility_that_only_contiguity_causes() -> None:
 
 
 def test_light_paths_drop_pairs_no_connected_area_can_hold() -> None:
-    from solver.highs import light_paths
+    from solver.pairs import light_paths
 
     problem = path_problem()  # 0-1-2-3, 400 voters each, at most 900 per area
     paths = light_paths(problem, [0, 1, 2, 3], 900.0)
@@ -368,3 +369,109 @@ def test_highs_prints_nothing_on_standard_output() -> None:
                                cwd=str(__import__('pathlib').Path(__file__).resolve().parents[1]))
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.strip() == "optimal"  # HiGHS's banner would come first
+
+
+def _brute_force_plan(problem: PlanningProblem) -> tuple[float, np.ndarray | None]:
+    """The oracle's optimal value and one optimal assignment (None when no valid plan exists)."""
+    best, plan = np.inf, None
+    for combo in itertools.product(range(problem.n_sites), repeat=problem.n_units):
+        assignment = np.array(combo)
+        if _valid(problem, assignment, problem.contiguity):
+            value = model_objective(problem, assignment)
+            if value < best:
+                best, plan = value, assignment
+    return best, plan
+
+
+@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("fixed", [True, False])
+def test_lagrangian_bound_and_fixing_never_cut_off_the_optimum(seed: int, fixed: bool) -> None:
+    # the bound is below the optimum, and with the optimum's value as the known plan every pair
+    # of the optimal plan survives the fixing: removing the others loses nothing
+    from solver.lagrange import relax
+    from solver.parts import split_parts
+
+    problem = random_problem(seed, n=8, m=4, areas=2 if fixed else None)
+    expected, plan = _brute_force_plan(problem)
+    relaxation = relax(problem, split_parts(problem), fixed_total=problem.areas, target=None)
+    if plan is None:
+        return
+    assert relaxation is not None
+    assert relaxation.bound <= expected + 1e-6
+    kept = relaxation.keep(expected)
+    assert all(u in kept.get(int(j), set()) for u, j in enumerate(plan.tolist()))
+
+
+def test_lagrangian_fixing_removes_pairs_that_cannot_pay() -> None:
+    # two far-apart clusters, one area each: with the optimum known, no unit can be served
+    # from the other cluster's site, so those pairs go
+    from solver.lagrange import relax
+    from solver.parts import split_parts
+
+    edges = [(0, 1), (1, 2), (2, 3), (3, 4), (4, 5)]
+    xs = [0.0, 1.0, 2.0, 20.0, 21.0, 22.0]
+    site_units = [1, 4]
+    distance = [[abs(x - xs[s]) for s in site_units] for x in xs]
+    problem = make_problem(edges, [500] * 6, site_units, distance, max_voters=2000, areas=2)
+    expected, plan = _brute_force_plan(problem)
+    relaxation = relax(problem, split_parts(problem), fixed_total=2, target=expected)
+    kept = relaxation.keep(expected, {u: int(j) for u, j in enumerate(plan.tolist())})
+    assert kept == {0: {0, 1, 2}, 1: {3, 4, 5}}
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("fixed", [True, False])
+def test_pruned_mip_matches_brute_force(seed: int, fixed: bool) -> None:
+    # Lagrangian fixing, alternation and HiGHS on the pairs left: still the proven optimum
+    from solver.parts import split_parts
+    from solver.prune import solve_pruned
+
+    problem = random_problem(seed + 20, n=8, m=4, areas=2 if fixed else None)
+    expected = brute_force(problem)
+
+    def objective_of(plan: dict[int, int]) -> float:
+        assignment = np.full(problem.n_units, -1)
+        for u, s in plan.items():
+            assignment[u] = s
+        return model_objective(problem, assignment)
+
+    outcome = solve_pruned(problem, split_parts(problem), fixed_total=problem.areas, time_limit=20,
+                           objective_of=objective_of)
+    if not np.isfinite(expected):
+        assert outcome.status in ("infeasible", "unknown") and not outcome.assignment
+        return
+    assert outcome.status == "optimal"
+    assignment = np.full(problem.n_units, -1)
+    for u, s in outcome.assignment.items():
+        assignment[u] = s
+    assert _valid(problem, assignment, True)
+    assert outcome.objective == pytest.approx(expected, rel=1e-6, abs=1e-3)
+    assert outcome.bound == pytest.approx(expected, rel=1e-6, abs=1e-3)
+
+
+def test_alternation_gives_a_valid_contiguous_plan_from_any_start() -> None:
+    from solver.centres import alternate, starting_sites
+    from solver.lagrange import relax
+    from solver.parts import split_parts
+
+    problem = path_problem()
+    parts = split_parts(problem)
+    relaxation = relax(problem, parts, fixed_total=2)
+    starts = [starting_sites(problem, parts, relaxation.ranking, 2, spread=s) for s in (False, True)]
+    assert all(sorted(s) == [0, 1] for s in starts)
+    plan, value = alternate(problem, parts, starts, fixed_total=2, deadline=time.monotonic() + 10,
+                            objective_of=lambda p: float(sum(problem.distance[u, s] * problem.weights[u]
+                                                             for u, s in p.items())))
+    assignment = np.array([plan[u] for u in range(problem.n_units)])
+    assert _valid(problem, assignment, True)  # the split plan is cut off inside the alternation
+    assert value == pytest.approx(brute_force(problem))
+
+
+def test_highs_runs_whatever_thread_count_an_earlier_run_asked_for() -> None:
+    # HiGHS's thread pool is global to the process: a run on every core followed by a raced run
+    # on one core used to fail silently, leaving the race without HiGHS
+    problem = random_problem(3, n=8, m=4, areas=2)
+    first = _highs(problem, threads=None)
+    second = _highs(problem, threads=1)
+    assert first.status == second.status == "optimal"
+    assert second.objective == pytest.approx(first.objective)

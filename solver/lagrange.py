@@ -1,0 +1,201 @@
+"""Lagrangian bound of the assignment model, and the pairs it proves useless (variable fixing).
+
+Relaxing "every unit in exactly one area" with a multiplier ``u[i]`` per unit splits the model
+into one small problem per site (open it, with its own unit and any units whose voters stay
+within the minimum and the site's capacity, as a continuous knapsack) plus the choice of which
+sites open. Every ``u`` gives a lower bound; subgradient steps raise it close to the linear
+relaxation's in a fraction of a second, without an LP solver.
+
+With a known plan of value ``upper``, a site whose opening alone lifts the bound above
+``upper`` can be in no better plan, and neither can a unit-site pair whose reduced cost does.
+Removing them keeps the MIP's optimum (the known plan's pairs are always kept) and its bound
+valid. This is the variable fixing of Validi, Buchanan and Lykhovyd (2022), which removes most
+pairs of the districting instances and lets the MIP prove in seconds what it could not in a
+minute. Other side constraints (pins, forced sites, contiguity, the sparse exception) are
+dropped or loosened here, which keeps every bound a valid relaxation.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from solver.pairs import keep_offset, model_pairs, pair_cost, site_cost
+from solver.parts import Part
+from solver.problem import PlanningProblem
+
+#: Subgradient iterations at most; the step halves after this many without progress.
+ITERATIONS = 600
+STALL = 20
+
+
+@dataclass(frozen=True)
+class Relaxation:
+    """The best Lagrangian bound found, with what it says about each site and pair."""
+
+    bound: float
+    #: sites by their value in the relaxation, most promising first (good centres to start from)
+    ranking: tuple[int, ...]
+    #: bound when the site is forced open (inf: the site cannot hold a valid area)
+    site_bound: np.ndarray
+    #: bound when the unit is forced into the site's area (inf for pairs not in the model)
+    pair_bound: np.ndarray
+
+    def keep(self, upper: float, plan: dict[int, int] | None = None) -> dict[int, set[int]]:
+        """Per site, the units it may still serve in a plan better than ``upper``: pairs whose bound
+        exceeds it are dropped; the pairs of ``plan`` (of value ``upper``) and every site's own unit
+        are kept, so the restricted model still holds that plan."""
+        slack = 1e-7 * max(1.0, abs(upper))
+        units, sites = np.nonzero(self.pair_bound <= upper + slack)
+        out: dict[int, set[int]] = {}
+        for i, j in zip(units.tolist(), sites.tolist()):
+            out.setdefault(j, set()).add(i)
+        for i, j in (plan or {}).items():
+            out.setdefault(int(j), set()).add(int(i))
+        return out
+
+    def kept(self, upper: float) -> int:
+        """How many pairs :meth:`keep` leaves for ``upper`` (for reports)."""
+        return int(np.count_nonzero(self.pair_bound <= upper + 1e-7 * max(1.0, abs(upper))))
+
+
+@dataclass(frozen=True)
+class _Data:
+    cost: np.ndarray  # units x sites, inf where the model has no pair
+    opening: float  # price of opening a site
+    offset: float  # constant part of the objective
+    weight: np.ndarray  # voters per unit
+    root: np.ndarray  # each site's own unit
+    lower: np.ndarray  # least voters of an area at each site (0 where the sparse exception may apply)
+    upper: np.ndarray  # most voters of an area at each site
+    total: int | None  # number of areas when fixed
+
+
+def _data(problem: PlanningProblem, parts: Sequence[Part], fixed_total: int | None) -> _Data:
+    n, m = problem.n_units, problem.n_sites
+    cost = np.full((n, m), np.inf)
+    lower = np.zeros(m)
+    upper = np.zeros(m)
+    for part in parts:
+        pairs = model_pairs(problem, part)
+        for j in part.sites:
+            for i in pairs[j]:
+                cost[i, j] = pair_cost(problem, i, j)
+            lower[j] = 0.0 if part.any_sparse else float(problem.min_voters)
+            upper[j] = float(min(problem.capacity[j], problem.max_voters))
+    return _Data(cost, site_cost(problem, fixed_total), keep_offset(problem, parts),
+                 problem.weights.astype(float), np.asarray(problem.site_unit, dtype=int), lower, upper, fixed_total)
+
+
+def _sites_subproblem(data: _Data, u: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For every site at once: the value of its best area under multipliers ``u`` (a continuous
+    knapsack: the site's unit, then units by reduced cost per voter while that is negative and
+    the area has room, then more while it is under its minimum), the knapsack's dual price per
+    voter, and the fractional area itself."""
+    n, m = data.cost.shape
+    columns = np.arange(m)
+    reduced = data.cost - u[:, None]
+    allowed = np.isfinite(reduced)
+    allowed[data.root, columns] = False
+    weight = np.broadcast_to(data.weight[:, None], (n, m))
+    positive = allowed & (weight > 0)
+    ratio = np.where(positive, reduced / np.where(weight > 0, weight, 1.0), np.inf)
+    order = np.argsort(ratio, axis=0, kind="stable")
+    ratio_s = np.take_along_axis(ratio, order, 0)
+    reduced_s = np.take_along_axis(np.where(allowed, reduced, 0.0), order, 0)
+    weight_s = np.take_along_axis(np.where(positive, weight, 0.0), order, 0)
+    own = data.weight[data.root]
+    before = own[None, :] + np.cumsum(weight_s, 0) - weight_s
+    cap = np.where(ratio_s < 0, data.upper[None, :], data.lower[None, :])
+    usable = np.isfinite(ratio_s)
+    take = np.where(usable, np.clip((cap - before) / np.where(weight_s > 0, weight_s, 1.0), 0.0, 1.0), 0.0)
+    area = np.zeros((n, m))
+    np.put_along_axis(area, order, take, 0)
+    weightless = allowed & (weight <= 0) & (reduced < 0)  # units without voters: free when they help
+    area[weightless] = 1.0
+    value = reduced[data.root, columns] + (np.where(allowed, reduced, 0.0) * area).sum(0)
+    load = own + (take * weight_s).sum(0)
+    feasible = (load >= data.lower - 1e-6) & (own <= data.upper + 1e-9) & np.isfinite(reduced[data.root, columns])
+    value = np.where(feasible, value + data.opening, np.inf)
+    # dual price of the voter constraint: the ratio of the first unit not wholly taken, when the
+    # area stops at its capacity (negative ratio) or was filled up to its minimum (positive)
+    partial = usable & (take < 1.0 - 1e-12)
+    first = np.argmax(partial, 0)
+    has = partial[first, columns]
+    critical = np.where(has, ratio_s[first, columns], 0.0)
+    filled = (usable & (ratio_s >= 0) & (take > 0)).any(0)
+    price = np.where(has & ((critical < 0) | filled), critical, 0.0)
+    area[data.root, columns] = 1.0
+    return value, price, area
+
+
+def _chosen(values: np.ndarray, total: int | None) -> np.ndarray:
+    """Sites the relaxation opens: the ``total`` best (fixed count) or every one that pays (priced)."""
+    order = np.argsort(values, kind="stable")
+    if total is not None:
+        return order[:total]
+    return order[values[order] < 0]
+
+
+def _bound(data: _Data, u: np.ndarray, values: np.ndarray) -> float:
+    picked = _chosen(values, data.total)
+    if data.total is not None and len(picked) < data.total or not np.all(np.isfinite(values[picked])):
+        return math.inf  # fewer sites can hold an area than the count asks: no plan at all
+    return float(u.sum() + values[picked].sum() + data.offset)
+
+
+def relax(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total: int | None,
+          target: float | None = None, time_limit: float = 5.0, iterations: int = ITERATIONS) -> Relaxation | None:
+    """Subgradient optimisation of the Lagrangian bound; ``target`` (a known plan's value) sets the
+    step. None when a count-free problem has no site worth opening to rank (nothing to fix)."""
+    deadline = time.monotonic() + time_limit
+    data = _data(problem, parts, fixed_total)
+    n, m = data.cost.shape
+    finite = np.isfinite(data.cost)
+    if not finite.any():
+        return None
+    u = np.where(finite, data.cost, np.inf).min(axis=1)
+    u = np.where(np.isfinite(u), u, 0.0)
+    best_bound, best_u = -math.inf, u.copy()
+    step, stall = 2.0, 0
+    for _ in range(iterations):
+        values, _price, area = _sites_subproblem(data, u)
+        bound = _bound(data, u, values)
+        if not math.isfinite(bound):
+            best_bound, best_u = bound, u.copy()
+            break
+        if bound > best_bound + 1e-9 * max(1.0, abs(bound)):
+            best_bound, best_u, stall = bound, u.copy(), 0
+        else:
+            stall += 1
+            if stall >= STALL:
+                step, stall = step / 2, 0
+        picked = _chosen(values, data.total)
+        gradient = 1.0 - area[:, picked].sum(axis=1)
+        norm = float(gradient @ gradient)
+        if norm < 1e-12 or step < 1e-4 or time.monotonic() > deadline:
+            break
+        goal = target if target is not None and target > bound else bound + 0.05 * max(1.0, abs(bound))
+        u = u + step * (goal - bound) / norm * gradient
+    values, price, _area = _sites_subproblem(data, best_u)
+    bound = _bound(data, best_u, values)
+    order = np.argsort(values, kind="stable")
+    if math.isinf(bound):
+        site_bound = np.full(m, math.inf)
+    elif data.total is not None:
+        opened = np.zeros(m, dtype=bool)
+        opened[order[:data.total]] = True
+        last = values[order[data.total - 1]]
+        site_bound = np.where(opened, bound, bound + values - last)
+    else:  # priced: forcing a site open adds its value when it does not pay for itself
+        site_bound = bound + np.maximum(values, 0.0)
+    reduced = data.cost - best_u[:, None]
+    pair_extra = np.maximum(0.0, reduced - price[None, :] * data.weight[:, None])
+    pair_bound = np.where(finite, site_bound[None, :] + pair_extra, math.inf)
+    pair_bound[data.root, np.arange(m)] = np.where(finite[data.root, np.arange(m)], site_bound, math.inf)
+    ranking = tuple(int(j) for j in order if math.isfinite(values[j]))
+    return Relaxation(bound, ranking, site_bound, pair_bound)

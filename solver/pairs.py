@@ -1,0 +1,91 @@
+"""Which unit-site pairs the assignment model has, and what each costs.
+
+Shared by the HiGHS model (:mod:`solver.highs`) and its Lagrangian relaxation
+(:mod:`solver.lagrange`), so both see exactly the same pairs and costs: a bound or a fixing
+computed on one is valid for the other.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from typing import Sequence
+
+import numpy as np
+
+from solver.parts import Part
+from solver.problem import UNREACHABLE_KM, PlanningProblem
+
+
+def light_paths(problem: PlanningProblem, units: Sequence[int], limit: float) -> dict[int, set[int]]:
+    """For each unit, the units joined to it by a chain whose total weight (both ends included)
+    stays within ``limit``: the only units a connected area of at most ``limit`` voters can
+    hold together with it. Dijkstra over vertex weights, restricted to ``units``."""
+    inside = set(units)
+    weight = problem.weights
+    out: dict[int, set[int]] = {}
+    for source in units:
+        best = {source: float(weight[source])}
+        heap = [(float(weight[source]), source)]
+        while heap:
+            d, u = heapq.heappop(heap)
+            if d > best.get(u, math.inf):
+                continue
+            for v in problem.neighbours[u]:
+                if v not in inside:
+                    continue
+                nd = d + float(weight[v])
+                if nd <= limit and nd < best.get(v, math.inf):
+                    best[v] = nd
+                    heapq.heappush(heap, (nd, v))
+        out[source] = set(best)
+    return out
+
+
+def model_pairs(problem: PlanningProblem, part: Part,
+                restrict: dict[int, set[int]] | None = None) -> dict[int, list[int]]:
+    """Units each site of the part may serve: finite distance, within the travel bound, and (with
+    contiguity) joined to the site's unit by a chain light enough to fit in one area.
+    ``restrict[j]``: the only units site ``j`` is offered (None: every unit of the part)."""
+    paths = light_paths(problem, part.units, float(problem.max_voters)) if problem.contiguity else None
+    out: dict[int, list[int]] = {}
+    for j in part.sites:
+        root = int(problem.site_unit[j])
+        allowed = []
+        offered = part.units if restrict is None else sorted(restrict.get(j, ()))
+        for i in offered:
+            if i == root:
+                allowed.append(i)
+                continue
+            d = float(problem.distance[i, j])
+            if not np.isfinite(d):
+                continue
+            if problem.max_travel_km is not None and problem.weights[i] > 0 and d > problem.max_travel_km + 1e-9:
+                continue
+            if paths is not None and root not in paths[i]:
+                continue
+            allowed.append(i)
+        out[j] = allowed
+    return out
+
+
+def pair_cost(problem: PlanningProblem, unit: int, site: int) -> float:
+    """The model's cost of serving ``unit`` from ``site``: weighted travel, less the keep-what-exists
+    weight when the previous plan had the same pair (the constant :func:`keep_offset` adds it back)."""
+    d = float(problem.distance[unit, site])
+    cost = float(problem.cost_w[unit]) * (d if np.isfinite(d) else UNREACHABLE_KM)
+    if problem.previous and problem.keep_weight > 0 and problem.previous.get(unit) == site:
+        cost -= problem.keep_weight
+    return cost
+
+
+def keep_offset(problem: PlanningProblem, parts: Sequence[Part]) -> float:
+    """Constant part of the objective: the keep-what-exists weight of every unit the previous plan had."""
+    if not problem.previous or problem.keep_weight <= 0:
+        return 0.0
+    return problem.keep_weight * sum(1 for part in parts for u in part.units if u in problem.previous)
+
+
+def site_cost(problem: PlanningProblem, fixed_total: int | None) -> float:
+    """The price of opening a site: the area cost when the number of areas is priced, else 0."""
+    return problem.area_cost if fixed_total is None and problem.max_travel_km is None else 0.0
