@@ -4,8 +4,9 @@ Open a set of sites; give every unit its area by the MIP with only those sites (
 voter bounds, and contiguity cuts in rounds, so the plan is valid); then move each area's site
 to the one of its units that serves the area at least cost; repeat until the sites stop
 moving. The sites to start from are the Lagrangian relaxation's best (:mod:`solver.lagrange`).
-On the districting instances this finds the optimum, or comes within 2%, in one to three
-seconds, where the full MIP's own heuristics take ten or more; a good plan is what lets the
+Measured on the Validi districting instances with contiguity: the optimum of KS and NE, IA
+within 0.02% and OK within 0.8%, in one to three seconds, where the full MIP's own heuristics
+take ten or more; WV is 5% above and AL gets no plan this way. A good plan is what lets the
 Lagrangian fixing remove most pairs.
 """
 

@@ -40,10 +40,13 @@ class Relaxation:
     bound: float
     #: sites by their value in the relaxation, most promising first (good centres to start from)
     ranking: tuple[int, ...]
-    #: bound when the site is forced open (inf: the site cannot hold a valid area)
+    #: bound when the site is forced open (inf: the site cannot hold a valid area), per entry of ``sites``
     site_bound: np.ndarray
-    #: bound when the unit is forced into the site's area (inf for pairs not in the model)
+    #: bound when the unit is forced into the site's area (inf for pairs not in the model);
+    #: rows are ``units``, columns ``sites`` (the parts' own, not the whole problem's)
     pair_bound: np.ndarray
+    units: np.ndarray
+    sites: np.ndarray
 
     def keep(self, upper: float, plan: dict[int, int] | None = None) -> dict[int, set[int]]:
         """Per site, the units it may still serve in a plan better than ``upper``: pairs whose bound
@@ -52,7 +55,7 @@ class Relaxation:
         slack = 1e-7 * max(1.0, abs(upper))
         units, sites = np.nonzero(self.pair_bound <= upper + slack)
         out: dict[int, set[int]] = {}
-        for i, j in zip(units.tolist(), sites.tolist()):
+        for i, j in zip(self.units[units].tolist(), self.sites[sites].tolist()):
             out.setdefault(j, set()).add(i)
         for i, j in (plan or {}).items():
             out.setdefault(int(j), set()).add(int(i))
@@ -65,30 +68,37 @@ class Relaxation:
 
 @dataclass(frozen=True)
 class _Data:
+    units: np.ndarray  # the parts' units (rows)
+    sites: np.ndarray  # the parts' sites (columns)
     cost: np.ndarray  # units x sites, inf where the model has no pair
     opening: float  # price of opening a site
     offset: float  # constant part of the objective
     weight: np.ndarray  # voters per unit
-    root: np.ndarray  # each site's own unit
+    root: np.ndarray  # each site's own unit (its row)
     lower: np.ndarray  # least voters of an area at each site (0 where the sparse exception may apply)
     upper: np.ndarray  # most voters of an area at each site
     total: int | None  # number of areas when fixed
 
 
 def _data(problem: PlanningProblem, parts: Sequence[Part], fixed_total: int | None) -> _Data:
-    n, m = problem.n_units, problem.n_sites
-    cost = np.full((n, m), np.inf)
-    lower = np.zeros(m)
-    upper = np.zeros(m)
+    units = np.array(sorted(u for part in parts for u in part.units), dtype=int)
+    sites = np.array(sorted(j for part in parts for j in part.sites), dtype=int)
+    row = {int(u): r for r, u in enumerate(units.tolist())}
+    column = {int(j): c for c, j in enumerate(sites.tolist())}
+    cost = np.full((len(units), len(sites)), np.inf)
+    lower = np.zeros(len(sites))
+    upper = np.zeros(len(sites))
     for part in parts:
         pairs = model_pairs(problem, part)
         for j in part.sites:
+            c = column[j]
             for i in pairs[j]:
-                cost[i, j] = pair_cost(problem, i, j)
-            lower[j] = 0.0 if part.any_sparse else float(problem.min_voters)
-            upper[j] = float(min(problem.capacity[j], problem.max_voters))
-    return _Data(cost, site_cost(problem, fixed_total), keep_offset(problem, parts),
-                 problem.weights.astype(float), np.asarray(problem.site_unit, dtype=int), lower, upper, fixed_total)
+                cost[row[i], c] = pair_cost(problem, i, j)
+            lower[c] = 0.0 if part.any_sparse else float(problem.min_voters)
+            upper[c] = float(min(problem.capacity[j], problem.max_voters))
+    root = np.array([row[int(problem.site_unit[j])] for j in sites.tolist()], dtype=int)
+    return _Data(units, sites, cost, site_cost(problem, fixed_total), keep_offset(problem, parts),
+                 problem.weights[units].astype(float), root, lower, upper, fixed_total)
 
 
 def _sites_subproblem(data: _Data, u: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -151,7 +161,7 @@ def _bound(data: _Data, u: np.ndarray, values: np.ndarray) -> float:
 def relax(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total: int | None,
           target: float | None = None, time_limit: float = 5.0, iterations: int = ITERATIONS) -> Relaxation | None:
     """Subgradient optimisation of the Lagrangian bound; ``target`` (a known plan's value) sets the
-    step. None when a count-free problem has no site worth opening to rank (nothing to fix)."""
+    step. None when the model has no unit-site pair at all (nothing to bound or fix)."""
     deadline = time.monotonic() + time_limit
     data = _data(problem, parts, fixed_total)
     n, m = data.cost.shape
@@ -197,5 +207,5 @@ def relax(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total: int |
     pair_extra = np.maximum(0.0, reduced - price[None, :] * data.weight[:, None])
     pair_bound = np.where(finite, site_bound[None, :] + pair_extra, math.inf)
     pair_bound[data.root, np.arange(m)] = np.where(finite[data.root, np.arange(m)], site_bound, math.inf)
-    ranking = tuple(int(j) for j in order if math.isfinite(values[j]))
-    return Relaxation(bound, ranking, site_bound, pair_bound)
+    ranking = tuple(int(data.sites[c]) for c in order if math.isfinite(values[c]))
+    return Relaxation(bound, ranking, site_bound, pair_bound, data.units, data.sites)

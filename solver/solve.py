@@ -3,7 +3,8 @@
 ``method="auto"``: the construction heuristic gives a valid plan fast (the warm start and the
 fallback); the exact model then improves it and proves a bound, part by part (each electoral
 unit's connected pieces are independent), or jointly when a fixed number of areas couples the
-parts: CP-SAT alone first, then CP-SAT and HiGHS (contiguity cuts in rounds) raced on the cores.
+parts: CP-SAT alone first, then CP-SAT and HiGHS raced on the cores (HiGHS after Lagrangian
+fixing and a location-allocation start, with contiguity cuts in rounds: :mod:`solver.prune`).
 Parts too big for the full model are improved by large-neighbourhood search with CP-SAT over a
 few touching areas at a time and bounded by a linear relaxation; without contiguity, by HiGHS
 on a narrowed model.
