@@ -296,6 +296,17 @@ def _highs(problem: PlanningProblem, time_limit: float = 20.0, **extra):
                        objective_of=objective_of, **extra)
 
 
+def _assert_proven_optimum(problem: PlanningProblem, outcome, expected: float) -> None:
+    """A MIP outcome that claims the oracle's optimum: valid plan, same value, bound closed."""
+    assert outcome.status == "optimal"
+    assignment = np.full(problem.n_units, -1)
+    for u, s in outcome.assignment.items():
+        assignment[u] = s
+    assert _valid(problem, assignment, True)
+    assert outcome.objective == pytest.approx(expected, rel=1e-6, abs=1e-3)
+    assert outcome.bound == pytest.approx(expected, rel=1e-6, abs=1e-3)
+
+
 @pytest.mark.parametrize("seed", range(6))
 @pytest.mark.parametrize("fixed", [True, False])
 def test_highs_with_contiguity_cuts_matches_brute_force(seed: int, fixed: bool) -> None:
@@ -305,13 +316,7 @@ def test_highs_with_contiguity_cuts_matches_brute_force(seed: int, fixed: bool) 
     if not np.isfinite(expected):
         assert outcome.status == "infeasible"
         return
-    assert outcome.status == "optimal"
-    assignment = np.full(problem.n_units, -1)
-    for u, s in outcome.assignment.items():
-        assignment[u] = s
-    assert _valid(problem, assignment, True)
-    assert outcome.objective == pytest.approx(expected, rel=1e-6, abs=1e-3)
-    assert outcome.bound == pytest.approx(expected, rel=1e-6, abs=1e-3)
+    _assert_proven_optimum(problem, outcome, expected)
 
 
 def test_highs_refuses_the_split_optimum_by_cuts() -> None:
@@ -440,13 +445,7 @@ def test_pruned_mip_matches_brute_force(seed: int, fixed: bool) -> None:
     if not np.isfinite(expected):
         assert outcome.status in ("infeasible", "unknown") and not outcome.assignment
         return
-    assert outcome.status == "optimal"
-    assignment = np.full(problem.n_units, -1)
-    for u, s in outcome.assignment.items():
-        assignment[u] = s
-    assert _valid(problem, assignment, True)
-    assert outcome.objective == pytest.approx(expected, rel=1e-6, abs=1e-3)
-    assert outcome.bound == pytest.approx(expected, rel=1e-6, abs=1e-3)
+    _assert_proven_optimum(problem, outcome, expected)
 
 
 def test_alternation_gives_a_valid_contiguous_plan_from_any_start() -> None:
