@@ -71,10 +71,10 @@ def _assign(problem: PlanningProblem, parts: Sequence[Part], sites: Sequence[int
     import highspy
 
     everyone = {j: set(part.units) for part in parts for j in part.sites if j in set(sites)}
-    model = build(problem, parts, len(sites), threads=1, restrict=everyone)
+    model = build(problem, parts, len(sites), restrict=everyone)
     highs = model.highs
-    columns = np.array(sorted(model.open_column.values()), dtype=np.int32)
-    bounds = np.array([1.0 if j in everyone else 0.0 for j in sorted(model.open_column, key=model.open_column.get)])
+    columns = np.array(list(model.open_column.values()), dtype=np.int32)
+    bounds = np.array([1.0 if j in everyone else 0.0 for j in model.open_column])  # these sites, no others
     highs.changeColsBounds(len(columns), columns, bounds, bounds)
     size = sum(len(p.units) for p in parts)
     while not stopped.is_set():
@@ -105,10 +105,10 @@ def _recentred(problem: PlanningProblem, parts: Sequence[Part], plan: dict[int, 
     out = []
     for j, members in sorted(areas.items()):
         inside = set(members)
+        load = int(problem.weights[members].sum())
         best, best_cost = j, math.inf
         for s in part_sites[j]:
-            if int(problem.site_unit[s]) not in inside or min(problem.capacity[s], problem.max_voters) < \
-                    sum(int(problem.weights[u]) for u in members):
+            if int(problem.site_unit[s]) not in inside or min(problem.capacity[s], problem.max_voters) < load:
                 continue
             cost = opening + sum(pair_cost(problem, u, s) for u in members)
             if cost < best_cost - 1e-9:

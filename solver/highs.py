@@ -121,7 +121,7 @@ class _Model:
     n_columns: int
 
 
-def build(problem: PlanningProblem, parts: Sequence[Part], fixed_total: int | None, threads: int | None,
+def build(problem: PlanningProblem, parts: Sequence[Part], fixed_total: int | None,
           restrict: dict[int, set[int]] | None = None) -> _Model:
     """The assignment model of the parts (contiguity comes as cuts). ``restrict[j]``: the only units
     site ``j`` may serve (a heuristic narrowing for large problems; None: every valid pair)."""
@@ -133,7 +133,6 @@ def build(problem: PlanningProblem, parts: Sequence[Part], fixed_total: int | No
     # One thread, always: HiGHS's thread pool is global to the process and fixed by the first run,
     # and a later run asking for another count fails outright (a narrowed run on every core, then
     # a raced one on one core, left the race without HiGHS). Its MIP search is serial anyway.
-    del threads
     highs.setOptionValue("threads", 1)
     inf = highspy.kHighsInf
     column: dict[tuple[int, int], int] = {}
@@ -267,7 +266,7 @@ def read_plan(model: _Model, values=None) -> dict[int, int]:
 
 
 def solve_highs(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total: int | None, time_limit: float,
-                hint: dict[int, int] | None = None, threads: int | None = None,
+                hint: dict[int, int] | None = None,
                 objective_of=None, on_start=None, restrict: dict[int, set[int]] | None = None,
                 pruned: bool = False) -> HighsOutcome:
     """Best plan within ``time_limit`` over the parts, contiguous when the problem asks for it.
@@ -286,7 +285,7 @@ def solve_highs(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total:
 
     start = time.monotonic()
     deadline = start + time_limit
-    model = build(problem, parts, fixed_total, threads, restrict)
+    model = build(problem, parts, fixed_total, restrict)
     highs = model.highs
     cancelled = False
     size = sum(len(p.units) for p in parts)
@@ -383,8 +382,7 @@ def solve_highs(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total:
     return HighsOutcome(status, best, bound, best_value, time.monotonic() - start, rounds, cuts_total, log)
 
 
-def lp_bound(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total: int | None, time_limit: float,
-             threads: int | None = None) -> float | None:
+def lp_bound(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total: int | None, time_limit: float) -> float | None:
     """Lower bound from the linear relaxation of the whole model (every valid pair), or None when
     HiGHS does not finish it in time.
 
@@ -394,7 +392,7 @@ def lp_bound(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total: in
     22.4 s here, for a bound 0.2% lower)."""
     import highspy
 
-    model = build(problem, parts, fixed_total, threads)
+    model = build(problem, parts, fixed_total)
     highs = model.highs
     highs.setOptionValue("solve_relaxation", True)
     highs.setOptionValue("time_limit", float(max(0.5, time_limit)))

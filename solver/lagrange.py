@@ -116,7 +116,6 @@ def _sites_subproblem(data: _Data, u: np.ndarray) -> tuple[np.ndarray, np.ndarra
     ratio = np.where(positive, reduced / np.where(weight > 0, weight, 1.0), np.inf)
     order = np.argsort(ratio, axis=0, kind="stable")
     ratio_s = np.take_along_axis(ratio, order, 0)
-    reduced_s = np.take_along_axis(np.where(allowed, reduced, 0.0), order, 0)
     weight_s = np.take_along_axis(np.where(positive, weight, 0.0), order, 0)
     own = data.weight[data.root]
     before = own[None, :] + np.cumsum(weight_s, 0) - weight_s

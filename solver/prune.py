@@ -33,7 +33,7 @@ ALTERNATE_SHARE = 0.4
 
 def solve_pruned(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total: int | None, time_limit: float,
                  objective_of: Callable[[dict[int, int]], float], hint: dict[int, int] | None = None,
-                 threads: int | None = 1, on_start: Callable[[Callable[[], None]], None] | None = None) -> HighsOutcome:
+                 on_start: Callable[[Callable[[], None]], None] | None = None) -> HighsOutcome:
     """Best plan and bound within ``time_limit`` (see the module text). ``objective_of`` prices a plan
     on the model's objective; ``on_start`` receives a function that stops the work from another thread."""
     start = time.monotonic()
@@ -73,7 +73,7 @@ def solve_pruned(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total
     if restrict is not None:
         log.append(f"pairs kept {relaxation.kept(best_value)}")
     outcome = solve_highs(problem, parts, fixed_total=fixed_total, time_limit=deadline - time.monotonic(),
-                          hint=best, threads=threads, objective_of=objective_of, on_start=inner.append,
+                          hint=best, objective_of=objective_of, on_start=inner.append,
                           restrict=restrict, pruned=restrict is not None)
     bounds = [b for b in (bound, outcome.bound) if b is not None and math.isfinite(b)]
     merged = max(bounds) if bounds else None

@@ -153,7 +153,7 @@ def _solve_fixed(problem: PlanningProblem, parts: list[Part], hint: dict[int, in
     assignment = np.full(problem.n_units, -1, dtype=int)
     big = method == "auto" and any(_pairs(problem, p) > FULL_MODEL_MAX_PAIRS for p in parts)
     if big and hint and not problem.contiguity and highs_available():
-        return _narrowed_mip(problem, parts, hint, deadline, threads)
+        return _narrowed_mip(problem, parts, hint, deadline)
     if big and hint:
         improved, statuses = improve_lns(problem, parts, hint, deadline=deadline, seed=seed, fixed_count=True)
         for u, s in improved.items():
@@ -190,8 +190,7 @@ def _solve_fixed(problem: PlanningProblem, parts: list[Part], hint: dict[int, in
     return assignment, [outcome.status], outcome.bound, [], {"engine": "cp-sat", "branches": outcome.branches}
 
 
-def _narrowed_mip(problem: PlanningProblem, parts: list[Part], hint: dict[int, int], deadline: float,
-                  threads: int | None):
+def _narrowed_mip(problem: PlanningProblem, parts: list[Part], hint: dict[int, int], deadline: float):
     """Large p-median-shaped problems: HiGHS on a narrowed model (each unit offered to its nearest
     sites only, plus its site in the warm start), then the linear relaxation of the whole model
     for the bound when time is left. Measured on the Lorena-Senne instances (200-402 points):
@@ -207,9 +206,9 @@ def _narrowed_mip(problem: PlanningProblem, parts: list[Part], hint: dict[int, i
     share = NARROW_SHARE if with_bound else 1.0  # no bound to compute: the MIP gets all the time
     outcome = solve_highs(problem, parts, fixed_total=problem.areas,
                           time_limit=max(0.1, share * (deadline - time.monotonic())), hint=hint,
-                          threads=threads, objective_of=objective_of, restrict=restrict)
-    bound = lp_bound(problem, parts, fixed_total=problem.areas, time_limit=deadline - time.monotonic(),
-                     threads=threads) if with_bound and deadline - time.monotonic() > 0.5 else None
+                          objective_of=objective_of, restrict=restrict)
+    bound = lp_bound(problem, parts, fixed_total=problem.areas, time_limit=deadline - time.monotonic()) \
+        if with_bound and deadline - time.monotonic() > 0.5 else None
     plan, statuses, bound, diagnostics, stats = _merge(problem, problem.n_units, [hint, outcome.assignment],
                                                        [bound], False, "highs-narrowed")
     assignment = np.full(problem.n_units, -1, dtype=int)
@@ -276,7 +275,7 @@ def _race(problem: PlanningProblem, parts: list[Part], hint: dict[int, int], dea
             problem, parts, fixed_total=fixed_total, workers=max(1, cores - 1), time_limit=limit, seed=seed,
             hint=start_plan or None, formulation=formulation, on_start=register("cp-sat")))),
         threading.Thread(target=run, args=("highs", lambda: solve_pruned(
-            problem, parts, fixed_total=fixed_total, time_limit=limit, hint=start_plan or None, threads=1,
+            problem, parts, fixed_total=fixed_total, time_limit=limit, hint=start_plan or None,
             objective_of=objective_of, on_start=register("highs")))),
     ]
     for engine in engines:
