@@ -19,13 +19,17 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from solver.highs import build, read_plan, separator_cuts, add_cuts
+from solver.highs import add_cuts, build, offer_start, read_plan, separator_cuts
 from solver.pairs import pair_cost, site_cost
 from solver.parts import Part
 from solver.problem import PlanningProblem
 
 #: Alternation steps at most (each is one small MIP).
 STEPS = 20
+#: Large problems without contiguity (:func:`relocate`): each unit is offered its this many
+#: nearest open sites, and one assignment gets at most this share of the time left.
+NEAR_OPEN = 8
+ASSIGN_SHARE = 0.1
 
 
 def starting_sites(problem: PlanningProblem, parts: Sequence[Part], ranking: Sequence[int],
@@ -66,11 +70,14 @@ def starting_sites(problem: PlanningProblem, parts: Sequence[Part], ranking: Seq
 
 
 def _assign(problem: PlanningProblem, parts: Sequence[Part], sites: Sequence[int], deadline: float,
-            stopped: threading.Event) -> dict[int, int] | None:
-    """The best valid plan with exactly ``sites`` open, or None (none found in time, or none exists)."""
+            stopped: threading.Event, restrict: dict[int, set[int]] | None = None,
+            start: dict[int, int] | None = None) -> dict[int, int] | None:
+    """The best valid plan with exactly ``sites`` open, or None (none found in time, or none exists).
+    With ``restrict`` (site -> units it may serve) and a valid ``start`` plan on those sites, the
+    best plan HiGHS has when time runs out is returned, proven or not."""
     import highspy
 
-    everyone = {j: set(part.units) for part in parts for j in part.sites if j in set(sites)}
+    everyone = restrict or {j: set(part.units) for part in parts for j in part.sites if j in set(sites)}
     model = build(problem, parts, len(sites), restrict=everyone)
     highs = model.highs
     columns = np.array(list(model.open_column.values()), dtype=np.int32)
@@ -82,8 +89,11 @@ def _assign(problem: PlanningProblem, parts: Sequence[Part], sites: Sequence[int
         if remaining <= 0.05:
             return None
         highs.setOptionValue("time_limit", float(remaining))
+        if start is not None:
+            offer_start(model, start)
         highs.run()
-        if highs.getInfo().primal_solution_status != 2 or highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        proven = highs.getModelStatus() == highspy.HighsModelStatus.kOptimal
+        if highs.getInfo().primal_solution_status != 2 or not (proven or start is not None):
             return None
         plan = read_plan(model)
         if len(plan) != size:
@@ -143,3 +153,59 @@ def alternate(problem: PlanningProblem, parts: Sequence[Part], starts: Sequence[
                 best, best_value = plan, value
             current = _recentred(problem, parts, plan, fixed_total)
     return best, best_value
+
+
+def relocate(problem: PlanningProblem, parts: Sequence[Part], plan: dict[int, int], *, deadline: float,
+             objective_of: Callable[[dict[int, int]], float],
+             stopped: threading.Event | None = None) -> tuple[dict[int, int], float]:
+    """The alternation for problems too large for the whole model, without contiguity: from a
+    valid ``plan``, each unit offered only its :data:`NEAR_OPEN` nearest open sites (and its
+    own), each assignment started from the previous areas around their new sites and cut short
+    when time is up. Returns the best plan met (``plan`` itself when nothing better is) and its value.
+
+    Measured on Lorena-Senne p3038_600 (3,038 points, 600 medians), the alternation alone with
+    2 s assignments: from the construction's 174,159 to 132,405 (7.9% above the best known) in
+    25 s, where HiGHS on the narrowed model reached 149,000-165,000 in 30 s.
+    """
+    stopped = stopped or threading.Event()
+    best, best_value = dict(plan), objective_of(plan)
+    current, start = sorted(set(plan.values())), dict(plan)
+    seen: set[tuple[int, ...]] = set()
+    part_of = {j: part for part in parts for j in part.sites}
+    while not stopped.is_set() and time.monotonic() < deadline:
+        key = tuple(current)
+        if key in seen:
+            break
+        seen.add(key)
+        restrict = _near_open(problem, parts, current, start, part_of)
+        now = time.monotonic()
+        found = _assign(problem, parts, current, min(deadline, now + max(1.0, ASSIGN_SHARE * (deadline - now))),
+                        stopped, restrict=restrict, start=start)
+        if found is None:
+            break
+        value = objective_of(found)
+        if value < best_value - 1e-9:
+            best, best_value = found, value
+        areas = sorted({j for j in found.values()})
+        moved = dict(zip(areas, _recentred(problem, parts, found, len(areas))))
+        current = sorted(set(moved.values()))
+        start = {u: moved[j] for u, j in found.items()}
+    return best, best_value
+
+
+def _near_open(problem: PlanningProblem, parts: Sequence[Part], sites: Sequence[int], start: dict[int, int],
+               part_of: dict[int, Part]) -> dict[int, set[int]]:
+    """Site -> units it may serve: each unit's nearest open sites of its part, and its site in ``start``."""
+    out: dict[int, set[int]] = {int(j): {int(problem.site_unit[j])} for j in sites}
+    for part in parts:
+        open_here = np.array([j for j in sites if part_of[j] is part], dtype=int)
+        if not len(open_here):
+            continue
+        units = np.array(part.units, dtype=int)
+        near = np.argsort(problem.distance[np.ix_(units, open_here)], axis=1, kind="stable")[:, :NEAR_OPEN]
+        for row, u in enumerate(units.tolist()):
+            for c in near[row].tolist():
+                out[int(open_here[c])].add(u)
+    for u, j in start.items():
+        out.setdefault(int(j), set()).add(int(u))
+    return out

@@ -244,7 +244,7 @@ def add_cuts(model: _Model, cuts: list[tuple[int, int, list[int]]]) -> None:
     rows.flush(model.highs)
 
 
-def _start(model: _Model, hint: dict[int, int]) -> None:
+def offer_start(model: _Model, hint: dict[int, int]) -> None:
     """Offer a plan as the incumbent (ignored by HiGHS when it violates the model)."""
     import highspy
 
@@ -333,7 +333,7 @@ def solve_highs(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total:
             break
         highs.setOptionValue("time_limit", float(remaining))
         if best is not None:
-            _start(model, best)
+            offer_start(model, best)
         pending.clear()
         highs.run()
         rounds += 1

@@ -476,3 +476,23 @@ def test_highs_runs_after_the_narrowed_route_in_the_same_process() -> None:
                            objective_of=lambda plan: _objective(problem, plan))
     assert outcome.status == "optimal"
     assert outcome.objective == pytest.approx(brute_force(problem))
+
+
+def test_relocation_moves_each_site_to_the_middle_of_its_area() -> None:
+    # three villages strung along a road, each area started from a site at its edge: the
+    # alternation moves every site to the middle, where travel is least, and keeps the plan valid
+    from solver.centres import relocate
+    from solver.parts import split_parts
+
+    xs = [c * 100.0 + k for c in range(3) for k in range(10)]
+    distance = [[abs(x - y) for y in xs] for x in xs]
+    problem = make_problem([(i, i + 1) for i in range(29)], [100] * 30, list(range(30)), distance,
+                           min_voters=300, max_voters=1000, areas=3, contiguity=False)
+    edge_sites = {u: 10 * (u // 10) for u in range(30)}
+    plan, value = relocate(problem, split_parts(problem), edge_sites, deadline=time.monotonic() + 20,
+                           objective_of=lambda p: _objective(problem, p))
+    assert _objective(problem, edge_sites) == pytest.approx(3 * 100 * 45)
+    assert value == pytest.approx(3 * 100 * 25) == _objective(problem, plan)
+    assignment = np.array([plan[u] for u in range(30)])
+    assert _valid(problem, assignment, False)
+    assert {int(s) % 10 for s in set(plan.values())} <= {4, 5}
