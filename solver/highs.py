@@ -30,6 +30,10 @@ from solver.parts import Part
 from solver.pairs import keep_offset, model_pairs, pair_cost, site_cost
 from solver.problem import PlanningProblem
 
+#: A round whose incumbents fall into pieces ends after this share of the time left (at least
+#: SPLIT_ROUND_MIN_S seconds), and its cuts go into the next round.
+SPLIT_ROUND_SHARE = 0.25
+SPLIT_ROUND_MIN_S = 2.0
 
 
 @dataclass
@@ -294,13 +298,21 @@ def solve_highs(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total:
     if hint and len(hint) == size and objective_of is not None:
         best, best_value = dict(hint), objective_of(hint)
     pending: list[tuple[int, int, list[int]]] = []  # cuts found by the incumbent callback this round
+    cut_short = False  # this round was stopped early, its incumbents being in pieces
+    round_end = math.inf
 
     def cancel() -> None:
         nonlocal cancelled
         cancelled = True
 
     def on_interrupt_check(event) -> None:
-        event.interrupt(cancelled)  # HiGHS keeps the flag between runs: always set it
+        nonlocal cut_short
+        # with a connected plan known, a round whose incumbents fall into pieces is cut short after
+        # its share of the time: their cuts, in a new round, do more than a long search without
+        # them (with none known, the long search is what may find one: Validi AL)
+        if pending and best is not None and not cut_short and time.monotonic() > round_end:
+            cut_short = True
+        event.interrupt(cancelled or cut_short)  # HiGHS keeps the flag between runs: always set it
 
     def price(plan: dict[int, int], fallback: float) -> float:
         return objective_of(plan) if objective_of is not None else fallback
@@ -312,7 +324,7 @@ def solve_highs(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total:
             return
         cuts = separator_cuts(problem, model, plan) if problem.contiguity else []
         if cuts:
-            pending.extend(cuts)  # added with the round's own cuts (stopping the round early was worse)
+            pending.extend(cuts)  # added with the round's own cuts (stopping the round at once was worse)
             return
         value = price(plan, float(event.data_out.objective_function_value))
         if value < best_value:
@@ -335,6 +347,8 @@ def solve_highs(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total:
         if best is not None:
             offer_start(model, best)
         pending.clear()
+        cut_short = False
+        round_end = time.monotonic() + max(SPLIT_ROUND_MIN_S, SPLIT_ROUND_SHARE * remaining)
         highs.run()
         rounds += 1
         state = highs.getModelStatus()
@@ -363,9 +377,11 @@ def solve_highs(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total:
             if state == highspy.HighsModelStatus.kOptimal:
                 status = "optimal"
                 bound = max(bound or -math.inf, float(info.objective_function_value))
-            else:
-                status = "feasible"
-            break
+                break
+            status = "feasible"
+            if not cut_short:
+                break
+            violated = []  # cut short, its last plan connected: only the split incumbents' cuts go in
         violated += pending  # incumbents in pieces found on the way: their cuts go in too
         add_cuts(model, violated)
         cuts_total += len(violated)
