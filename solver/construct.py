@@ -8,7 +8,9 @@ For one part (a connected set of units of one electoral group) and a number of a
    or a site's capacity; attach what is left to the nearest touching area;
 3. local search: move boundary units between touching areas (donor stays connected), first to
    remove rule violations (too few / too many voters, capacity), then to cut travel; re-pick each
-   area's best site; repeat from other site sets while time allows.
+   area's best site; repeat from other site sets while time allows;
+4. when no site set gives a valid plan (voter bounds too tight for boundary moves), cut the part
+   into areas along random spanning trees (:mod:`solver.trees`) and improve that by step 3.
 
 It is the fallback when the exact model is not run and its warm start when it is, so it keeps
 every hard rule the checker checks: contiguity, bounds with the sparse exception, capacity,
@@ -26,8 +28,11 @@ import numpy as np
 
 from solver.parts import Part
 from solver.problem import PlanningProblem
+from solver.trees import recombine, split_into_areas
 
 _BIG = 1.0e6
+#: Share of the construction's time left that the spanning-tree fallback may take.
+TREE_SHARE = 0.5
 
 
 @dataclass
@@ -404,4 +409,59 @@ def plan_part(problem: PlanningProblem, part: Part, k: int, *, seed: int, deadli
             best = candidate
         if best.feasible and attempt >= restarts:
             break
+    if (best is None or not best.feasible) and ctx.contiguity and time.monotonic() < deadline:
+        found = _tree_plan(ctx, k, rng, time.monotonic() + TREE_SHARE * (deadline - time.monotonic()))
+        best = found if found is not None else best
     return best
+
+
+def _tree_plan(ctx: _Context, k: int, rng: np.random.Generator, deadline: float) -> PartPlan | None:
+    """Areas cut from random spanning trees and recombined (:mod:`solver.trees`), each given its
+    best site, then the local search: the fallback when growing and moving leave a rule broken
+    (tight bounds)."""
+    lower = 0 if ctx.sparse.any() else ctx.min_voters
+    upper = int(min(ctx.problem.max_voters, ctx.cap.max(initial=0)))
+    pieces = split_into_areas(range(len(ctx.units)), k, ctx.w, ctx.nbrs, lower=lower, upper=upper,
+                              piece_ok=lambda members: _piece_site(ctx, members) is not None, rng=rng,
+                              deadline=deadline)
+    if pieces is None:
+        return None
+
+    def price(members: list[int]) -> float | None:
+        found = _piece_site(ctx, members)
+        return None if found is None else found[1]
+
+    pieces = recombine(pieces, ctx.w, ctx.nbrs, lower=lower, upper=upper, price=price, rng=rng, deadline=deadline)
+    chosen = [_piece_site(ctx, members)[0] for members in pieces]
+    area = np.empty(len(ctx.units), dtype=int)
+    for a, members in enumerate(pieces):
+        area[members] = a
+    state = _State(ctx, chosen, area)
+    local_search(ctx, state, deadline)
+    return PartPlan(
+        assignment={int(ctx.units[u]): int(ctx.sites[state.site[state.area[u]]]) for u in range(len(ctx.units))},
+        travel=state.travel(), violation=state.violation())
+
+
+def _piece_site(ctx: _Context, members: list[int]) -> tuple[int, float] | None:
+    """The site that serves these units as one area at least travel, and that travel, keeping
+    every rule and lock (the voter bounds with the sparse exception, capacity, reach, pins, forced
+    sites); None if none can."""
+    idx = np.asarray(members, dtype=int)
+    load = int(ctx.w[idx].sum())
+    if load > ctx.problem.max_voters or (load < ctx.min_voters and not ctx.sparse[idx].all()):
+        return None
+    inside = set(members)
+    required = {ctx.pinned[u] for u in members if u in ctx.pinned} | \
+        {s for s in ctx.forced if int(ctx.site_local_unit[s]) in inside}
+    if len(required) > 1:
+        return None
+    options = sorted(required) if required else \
+        [s for s in range(len(ctx.sites)) if int(ctx.site_local_unit[s]) in inside]
+    options = [s for s in options if int(ctx.site_local_unit[s]) in inside and int(ctx.cap[s]) >= load
+               and bool((ctx.d[idx, s] < _BIG).all())]
+    if not options:
+        return None
+    costs = ctx.cw[idx] @ ctx.d[np.ix_(idx, options)]
+    best = int(np.argmin(costs))
+    return options[best], float(costs[best])

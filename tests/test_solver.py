@@ -496,3 +496,62 @@ def test_relocation_moves_each_site_to_the_middle_of_its_area() -> None:
     assignment = np.array([plan[u] for u in range(30)])
     assert _valid(problem, assignment, False)
     assert {int(s) % 10 for s in set(plan.values())} <= {4, 5}
+
+
+def planted_grid(seed: int, side: int = 8, per_side: int = 2) -> PlanningProblem:
+    """A side x side grid cut into per_side^2 square blocks whose voters are all exactly equal,
+    with the voter bounds that exact number: a valid plan exists (the blocks), and only
+    areas of exactly that many voters are allowed."""
+    rng = np.random.default_rng(seed)
+    n = side * side
+    weights = rng.integers(50, 200, size=n)
+    block = side // per_side
+    label = [(r // block) * per_side + c // block for r in range(side) for c in range(side)]
+    target = max(int(weights[[u for u in range(n) if label[u] == b]].sum()) for b in range(per_side ** 2)) + 10
+    for b in range(per_side ** 2):
+        members = [u for u in range(n) if label[u] == b]
+        weights[members[0]] += target - int(weights[members].sum())
+    edges = [(r * side + c, r * side + c + 1) for r in range(side) for c in range(side - 1)] + \
+        [(r * side + c, (r + 1) * side + c) for r in range(side - 1) for c in range(side)]
+    xy = np.array([(r, c) for r in range(side) for c in range(side)], dtype=float)
+    distance = np.sqrt(((xy[:, None, :] - xy[None, :, :]) ** 2).sum(axis=2))
+    return make_problem(edges, weights.tolist(), list(range(n)), distance.tolist(), min_voters=target,
+                        max_voters=target, areas=per_side ** 2)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_construction_meets_voter_bounds_too_tight_for_boundary_moves(seed: int) -> None:
+    # every area must hold exactly the same number of voters: growing areas and moving one unit
+    # at a time does not get there; cutting spanning trees does, and the plan is valid
+    problem = planted_grid(seed)
+    result = solver.solve(problem, method="construction", time_limit=10, seed=seed)
+    assert result.status == "feasible"
+    assert _valid(problem, result.assignment, True)
+    loads = np.bincount(result.assignment, weights=problem.weights, minlength=problem.n_sites)
+    assert sorted(int(x) for x in loads[loads > 0]) == [problem.min_voters] * 4
+
+
+def test_tree_splits_and_recombination_keep_areas_connected_and_within_bounds() -> None:
+    from solver.trees import recombine, split_into_areas
+
+    problem = planted_grid(3)
+    n, w = problem.n_units, problem.weights
+    rng = np.random.default_rng(0)
+    everyone = list(range(n))
+    bounds = dict(lower=problem.min_voters, upper=problem.max_voters)
+    total = int(w.sum())
+    assert split_into_areas(everyone, 3, w, problem.neighbours, lower=total // 3 + 1, upper=total // 3 + 1,
+                            piece_ok=lambda m: True, rng=rng, deadline=time.monotonic() + 5) is None
+    pieces = split_into_areas(everyone, 4, w, problem.neighbours, piece_ok=lambda m: True, rng=rng,
+                              deadline=time.monotonic() + 10, **bounds)
+    assert pieces is not None and sorted(u for p in pieces for u in p) == everyone
+
+    def price(members: list[int]) -> float:
+        return float(min(sum(problem.distance[u, s] * w[u] for u in members) for s in members))
+
+    better = recombine(pieces, w, problem.neighbours, price=price, rng=rng, deadline=time.monotonic() + 10, **bounds)
+    assert sorted(u for p in better for u in p) == everyone
+    assert sum(price(p) for p in better) <= sum(price(p) for p in pieces) + 1e-9
+    for piece in better:
+        assert int(w[piece].sum()) == problem.min_voters
+        assert _connected(problem, set(piece), piece[0])
