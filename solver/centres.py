@@ -69,12 +69,14 @@ def starting_sites(problem: PlanningProblem, parts: Sequence[Part], ranking: Seq
     return chosen
 
 
-def _assign(problem: PlanningProblem, parts: Sequence[Part], sites: Sequence[int], deadline: float,
+def assign_sites(problem: PlanningProblem, parts: Sequence[Part], sites: Sequence[int], deadline: float,
             stopped: threading.Event, restrict: dict[int, set[int]] | None = None,
-            start: dict[int, int] | None = None) -> dict[int, int] | None:
-    """The best valid plan with exactly ``sites`` open, or None (none found in time, or none exists).
-    With ``restrict`` (site -> units it may serve) and a valid ``start`` plan on those sites, the
-    best plan HiGHS has when time runs out is returned, proven or not."""
+            start: dict[int, int] | None = None,
+            cuts: Sequence[tuple[int, int, list[int]]] = ()) -> dict[int, int] | None:
+    """The best valid plan found with exactly ``sites`` open by ``deadline``: proven the best when
+    time allows, else the best connected plan met (``start``, a valid plan on these sites, at
+    least); None when none is found (or none exists). ``restrict``: site -> units it may serve;
+    ``cuts``: contiguity cuts already known (those of these sites' pairs are used)."""
     import highspy
 
     everyone = restrict or {j: set(part.units) for part in parts for j in part.sites if j in set(sites)}
@@ -83,26 +85,27 @@ def _assign(problem: PlanningProblem, parts: Sequence[Part], sites: Sequence[int
     columns = np.array(list(model.open_column.values()), dtype=np.int32)
     bounds = np.array([1.0 if j in everyone else 0.0 for j in model.open_column])  # these sites, no others
     highs.changeColsBounds(len(columns), columns, bounds, bounds)
+    add_cuts(model, [c for c in cuts if (c[0], c[1]) in model.column])
     size = sum(len(p.units) for p in parts)
+    best = start
     while not stopped.is_set():
         remaining = deadline - time.monotonic()
         if remaining <= 0.05:
-            return None
+            break
         highs.setOptionValue("time_limit", float(remaining))
-        if start is not None:
-            offer_start(model, start)
+        if best is not None:
+            offer_start(model, best)
         highs.run()
-        proven = highs.getModelStatus() == highspy.HighsModelStatus.kOptimal
-        if highs.getInfo().primal_solution_status != 2 or not (proven or start is not None):
-            return None
+        if highs.getInfo().primal_solution_status != 2:
+            break
         plan = read_plan(model)
         if len(plan) != size:
-            return None
+            break
         cuts = separator_cuts(problem, model, plan) if problem.contiguity else []
         if not cuts:
-            return plan
+            return plan  # connected: the optimum, or HiGHS's best (never worse than the start) when time ran out
         add_cuts(model, cuts)
-    return None
+    return best
 
 
 def _recentred(problem: PlanningProblem, parts: Sequence[Part], plan: dict[int, int], fixed_total: int | None) -> list[int]:
@@ -129,15 +132,20 @@ def _recentred(problem: PlanningProblem, parts: Sequence[Part], plan: dict[int, 
 
 def alternate(problem: PlanningProblem, parts: Sequence[Part], starts: Sequence[Sequence[int]], *,
               fixed_total: int | None, deadline: float, objective_of: Callable[[dict[int, int]], float],
-              stopped: threading.Event | None = None) -> tuple[dict[int, int] | None, float]:
+              stopped: threading.Event | None = None,
+              from_plan: dict[int, int] | None = None) -> tuple[dict[int, int] | None, float]:
     """The best plan met while alternating from each set of ``starts`` in turn (see the module
-    text), and its value. One assignment gets at most a third of the time left, so a set of sites
-    HiGHS cannot quickly serve (or prove it cannot) leaves time for the next start."""
+    text), then from the sites of the valid plan ``from_plan``, and its value. One assignment gets
+    at most a third of the time left, so a set of sites HiGHS cannot quickly serve (or prove it
+    cannot) leaves time for the next start."""
     stopped = stopped or threading.Event()
     best: dict[int, int] | None = None
     best_value = math.inf
     seen: set[tuple[int, ...]] = set()
-    for sites in starts:
+    runs: list[tuple[Sequence[int], dict[int, int] | None]] = [(sites, None) for sites in starts]
+    if from_plan:
+        runs.append((sorted(set(from_plan.values())), dict(from_plan)))
+    for sites, plan in runs:
         current = list(sites)
         for _ in range(STEPS):
             key = tuple(sorted(current))
@@ -145,13 +153,17 @@ def alternate(problem: PlanningProblem, parts: Sequence[Part], starts: Sequence[
             if key in seen or stopped.is_set() or now >= deadline:
                 break
             seen.add(key)
-            plan = _assign(problem, parts, current, min(deadline, now + max(0.5, (deadline - now) / 3)), stopped)
+            plan = assign_sites(problem, parts, current, min(deadline, now + max(0.5, (deadline - now) / 3)), stopped,
+                           start=plan)
             if plan is None:
                 break
             value = objective_of(plan)
             if value < best_value - 1e-9:
                 best, best_value = plan, value
-            current = _recentred(problem, parts, plan, fixed_total)
+            areas = sorted(set(plan.values()))
+            moved = dict(zip(areas, _recentred(problem, parts, plan, fixed_total)))
+            current = sorted(set(moved.values()))
+            plan = {u: moved[j] for u, j in plan.items()}  # the same areas around their new sites: valid
     return best, best_value
 
 
@@ -179,7 +191,7 @@ def relocate(problem: PlanningProblem, parts: Sequence[Part], plan: dict[int, in
         seen.add(key)
         restrict = _near_open(problem, parts, current, start, part_of)
         now = time.monotonic()
-        found = _assign(problem, parts, current, min(deadline, now + max(1.0, ASSIGN_SHARE * (deadline - now))),
+        found = assign_sites(problem, parts, current, min(deadline, now + max(1.0, ASSIGN_SHARE * (deadline - now))),
                         stopped, restrict=restrict, start=start)
         if found is None:
             break

@@ -11,6 +11,12 @@ problem, so its bound is a valid lower bound, a contiguous optimum of a round is
 an infeasible round proves that no contiguous plan exists. A unit is never offered to a site
 whose unit cannot be reached from it through a chain of units lighter than the maximum in total
 (no connected area could hold both), which removes most pairs of tight-bound problems.
+
+A round whose optimum is in pieces has usually picked good sites: with those sites fixed the
+model is small, and its own cut rounds give a connected plan in a second or two, which becomes
+the incumbent (:func:`_serve_from`). Measured on Zhang KS (+-0.5% population, hop distances): the
+first round's sites are the optimum's, served in 1-1.5 s, where the rounds on the whole model had
+no connected plan after 15 s.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -34,6 +40,10 @@ from solver.problem import PlanningProblem
 #: SPLIT_ROUND_MIN_S seconds), and its cuts go into the next round.
 SPLIT_ROUND_SHARE = 0.25
 SPLIT_ROUND_MIN_S = 2.0
+#: Share of the time left (at least REPAIR_MIN_S seconds) that serving a split round's sites in
+#: one piece each may take.
+REPAIR_SHARE = 0.4
+REPAIR_MIN_S = 2.0
 
 
 @dataclass
@@ -48,6 +58,18 @@ class HighsOutcome:
     rounds: int = 0
     cuts: int = 0
     log: list[str] = field(default_factory=list)
+    #: stopped early on a plan that ``restart_if`` accepted
+    restart: bool = False
+
+
+@dataclass
+class SearchMemory:
+    """What one MIP search learns that the next, on a smaller model of the same problem, can use."""
+
+    #: contiguity cuts ``(unit, site, separator)`` found so far (valid for every model of the problem)
+    cuts: list[tuple[int, int, list[int]]] = field(default_factory=list)
+    #: site sets already served in one piece each (:func:`_serve_from`)
+    served: set[tuple[int, ...]] = field(default_factory=set)
 
 
 def available() -> bool:
@@ -272,7 +294,8 @@ def read_plan(model: _Model, values=None) -> dict[int, int]:
 def solve_highs(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total: int | None, time_limit: float,
                 hint: dict[int, int] | None = None,
                 objective_of=None, on_start=None, restrict: dict[int, set[int]] | None = None,
-                pruned: bool = False) -> HighsOutcome:
+                pruned: bool = False, restart_if: Callable[[float], bool] | None = None,
+                memory: SearchMemory | None = None) -> HighsOutcome:
     """Best plan within ``time_limit`` over the parts, contiguous when the problem asks for it.
 
     ``objective_of(assignment)`` prices a plan on the solver's full objective; it ranks the
@@ -284,6 +307,9 @@ def solve_highs(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total:
     whole problem, so the status is at best "feasible" and the bound None. With ``pruned`` the
     restriction removes only pairs no plan better than ``hint`` uses (a proven fixing, see
     :mod:`solver.lagrange`; ``hint`` is then required and its pairs kept): bound and status stand.
+    ``restart_if(value)``: when it says yes to a better plan found, the search stops there
+    (``restart`` set) so the caller can fix more pairs and start again. ``memory``: cuts and
+    served site sets of earlier searches of the same problem (updated with this one's).
     """
     import highspy
 
@@ -291,7 +317,9 @@ def solve_highs(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total:
     deadline = start + time_limit
     model = build(problem, parts, fixed_total, restrict)
     highs = model.highs
-    cancelled = False
+    memory = memory if memory is not None else SearchMemory()
+    add_cuts(model, [c for c in memory.cuts if (c[0], c[1]) in model.column])
+    cancelled = restart = False
     size = sum(len(p.units) for p in parts)
     best: dict[int, int] | None = None
     best_value = math.inf
@@ -301,9 +329,12 @@ def solve_highs(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total:
     cut_short = False  # this round was stopped early, its incumbents being in pieces
     round_end = math.inf
 
+    halt = threading.Event()  # the same stop, for the work between rounds
+
     def cancel() -> None:
         nonlocal cancelled
         cancelled = True
+        halt.set()
 
     def on_interrupt_check(event) -> None:
         nonlocal cut_short
@@ -312,13 +343,13 @@ def solve_highs(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total:
         # them (with none known, the long search is what may find one: Validi AL)
         if pending and best is not None and not cut_short and time.monotonic() > round_end:
             cut_short = True
-        event.interrupt(cancelled or cut_short)  # HiGHS keeps the flag between runs: always set it
+        event.interrupt(cancelled or cut_short or restart)  # HiGHS keeps the flag between runs: always set it
 
     def price(plan: dict[int, int], fallback: float) -> float:
         return objective_of(plan) if objective_of is not None else fallback
 
     def on_incumbent(event) -> None:
-        nonlocal best, best_value
+        nonlocal best, best_value, restart
         plan = read_plan(model, event.data_out.mip_solution)
         if len(plan) != size:
             return
@@ -329,6 +360,7 @@ def solve_highs(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total:
         value = price(plan, float(event.data_out.objective_function_value))
         if value < best_value:
             best, best_value = plan, value
+            restart = restart or (restart_if is not None and restart_if(value))
 
     highs.cbMipImprovingSolution.subscribe(on_incumbent)
     for interrupt in (highs.cbMipInterrupt, highs.cbSimplexInterrupt):
@@ -356,8 +388,9 @@ def solve_highs(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total:
         # every round is a relaxation of the contiguous model: its bound is valid
         if math.isfinite(info.mip_dual_bound):
             bound = float(info.mip_dual_bound) if bound is None else max(bound, float(info.mip_dual_bound))
-        if cancelled:
-            log.append(f"round {rounds}: stopped")
+        if cancelled or restart:
+            log.append(f"round {rounds}: {'stopped' if cancelled else 'restart on a better plan'}")
+            memory.cuts.extend(pending)
             break
         if state == highspy.HighsModelStatus.kInfeasible:
             status = "infeasible" if best is None else status
@@ -368,12 +401,14 @@ def solve_highs(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total:
             break
         plan = read_plan(model)
         violated = separator_cuts(problem, model, plan) if problem.contiguity else []
-        log.append(f"round {rounds}: {highs.modelStatusToString(state)}, objective {info.objective_function_value:.4f}, "
-                   f"bound {info.mip_dual_bound:.4f}, {len(violated)} cuts")
+        log.append(f"round {rounds} ({time.monotonic() - start:.1f} s): {highs.modelStatusToString(state)}, "
+                   f"objective {info.objective_function_value:.4f}, bound {info.mip_dual_bound:.4f}, "
+                   f"{len(violated)} cuts")
         if not violated:
             value = price(plan, float(info.objective_function_value))
             if value < best_value:
                 best, best_value = plan, value
+                restart = restart or (restart_if is not None and restart_if(value))
             if state == highspy.HighsModelStatus.kOptimal:
                 status = "optimal"
                 bound = max(bound or -math.inf, float(info.objective_function_value))
@@ -382,9 +417,23 @@ def solve_highs(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total:
             if not cut_short:
                 break
             violated = []  # cut short, its last plan connected: only the split incumbents' cuts go in
+        if violated and problem.contiguity:
+            repair_end = time.monotonic() + max(REPAIR_MIN_S, REPAIR_SHARE * (deadline - time.monotonic()))
+            repaired = _serve_from(problem, parts, plan, restrict, memory.served, violated + pending + memory.cuts,
+                                   stopped=halt, deadline=min(deadline, repair_end))
+            if repaired is not None:
+                value = price(repaired, math.inf)
+                log.append(f"round {rounds}: its sites served in one piece each, objective {value:.4f}")
+                if value < best_value:
+                    best, best_value = repaired, value
+                    restart = restart or (restart_if is not None and restart_if(value))
         violated += pending  # incumbents in pieces found on the way: their cuts go in too
         add_cuts(model, violated)
         cuts_total += len(violated)
+        memory.cuts.extend(violated)
+        if restart:
+            log.append(f"round {rounds}: restart on a better plan")
+            break
     if best is None:
         return HighsOutcome(status if status == "infeasible" else "unknown", {}, bound, None,
                             time.monotonic() - start, rounds, cuts_total, log)
@@ -395,7 +444,23 @@ def solve_highs(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total:
         bound = None
     elif bound is not None and bound >= best_value - 1e-6 * max(1.0, abs(best_value)):
         status = "optimal"
-    return HighsOutcome(status, best, bound, best_value, time.monotonic() - start, rounds, cuts_total, log)
+    return HighsOutcome(status, best, bound, best_value, time.monotonic() - start, rounds, cuts_total, log, restart)
+
+
+def _serve_from(problem: PlanningProblem, parts: Sequence[Part], plan: dict[int, int],
+                restrict: dict[int, set[int]] | None, tried: set[tuple[int, ...]],
+                cuts: list[tuple[int, int, list[int]]], *,
+                stopped: threading.Event, deadline: float) -> dict[int, int] | None:
+    """A connected plan on the sites of ``plan`` (a round's optimum in pieces), or None (see the
+    module text); each set of sites is tried once (``tried``)."""
+    from solver.centres import assign_sites  # the alternation builds on this module
+
+    sites = tuple(sorted(set(plan.values())))
+    if sites in tried or stopped.is_set() or deadline - time.monotonic() < 0.1:
+        return None
+    tried.add(sites)
+    narrowed = {j: set(restrict.get(j, ())) for j in sites} if restrict is not None else None
+    return assign_sites(problem, parts, list(sites), deadline, stopped, restrict=narrowed, cuts=cuts)
 
 
 def lp_bound(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total: int | None, time_limit: float) -> float | None:

@@ -1,11 +1,15 @@
 """The MIP route with Lagrangian fixing: bound, a good plan, then HiGHS on the pairs that are left.
 
 1. The Lagrangian relaxation (:mod:`solver.lagrange`) gives a bound and ranks the sites.
-2. Location-allocation alternation from the best-ranked sites (:mod:`solver.centres`) gives a
-   plan, kept when it beats the plan passed in.
+2. Location-allocation alternation from the best-ranked sites, then from the sites of the plan
+   passed in (:mod:`solver.centres`), gives a plan, kept when it beats that one.
 3. Every pair that no plan better than that one can use is removed, and HiGHS solves what is
    left with contiguity cuts in rounds (:func:`solver.highs.solve_highs`); its bound and its
    "optimal" hold for the whole problem.
+4. When HiGHS finds a plan good enough that the fixing would keep at most REFIX_SHARE of the
+   pairs, it stops, the pairs are fixed again and it starts over on the smaller model with the
+   cuts found so far. Measured on Zhang KS: from the construction's plan 2,113 pairs are kept,
+   from the optimum HiGHS finds 1,419, on which it proved that optimum in one of two 15-s runs.
 
 Measured on the Validi county instances (Hess model, +-0.5% population, contiguity), with
 ``solve(problem, time_limit=20)``: IA, KS and NE are proven optimal in 9-14 s, where HiGHS on
@@ -21,14 +25,17 @@ import time
 from typing import Callable, Sequence
 
 from solver.centres import alternate, starting_sites
-from solver.highs import HighsOutcome, solve_highs
+from solver.highs import HighsOutcome, SearchMemory, solve_highs
 from solver.lagrange import relax
 from solver.parts import Part
 from solver.problem import PlanningProblem
 
 #: Shares of the time for the relaxation and for the alternation (each usually takes far less).
-RELAX_SHARE = 0.1
+RELAX_SHARE = 0.2
 ALTERNATE_SHARE = 0.4
+#: A plan found by the MIP that lets the fixing keep at most this share of the pairs kept now
+#: restarts the MIP on the smaller model (the contiguity cuts found so far are carried over).
+REFIX_SHARE = 0.7
 
 
 def solve_pruned(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total: int | None, time_limit: float,
@@ -60,7 +67,7 @@ def solve_pruned(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total
                   for spread in (True, False)]
         plan, value = alternate(problem, parts, starts, fixed_total=fixed_total, objective_of=objective_of,
                                 deadline=min(deadline, time.monotonic() + ALTERNATE_SHARE * time_limit),
-                                stopped=stopped)
+                                stopped=stopped, from_plan=best)
         log.append(f"alternation {value}, {time.monotonic() - start:.1f} s")
         if plan is not None and value < best_value:
             best, best_value = plan, value
@@ -70,16 +77,33 @@ def solve_pruned(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total
         return HighsOutcome("feasible" if best else "unknown", best or {}, bound, best_value if best else None,
                             time.monotonic() - start, log=log)
     restrict = relaxation.keep(best_value, best) if best is not None and bound is not None else None
-    if restrict is not None:
-        log.append(f"pairs kept {relaxation.kept(best_value)}")
-    outcome = solve_highs(problem, parts, fixed_total=fixed_total, time_limit=deadline - time.monotonic(),
-                          hint=best, objective_of=objective_of, on_start=inner.append,
-                          restrict=restrict, pruned=restrict is not None)
-    bounds = [b for b in (bound, outcome.bound) if b is not None and math.isfinite(b)]
+    memory = SearchMemory()  # contiguity cuts and served site sets, carried from one model to the next
+    bounds = [bound] if bound is not None else []
+    rounds = cuts = 0
+    while True:
+        kept = relaxation.kept(best_value) if restrict is not None else 0
+        if restrict is not None:
+            log.append(f"pairs kept {kept}")
+
+        def fixes_more(value: float, kept: int = kept) -> bool:
+            return relaxation.kept(value) <= REFIX_SHARE * kept
+
+        outcome = solve_highs(problem, parts, fixed_total=fixed_total, time_limit=deadline - time.monotonic(),
+                              hint=best, objective_of=objective_of, on_start=inner.append,
+                              restrict=restrict, pruned=restrict is not None,
+                              restart_if=fixes_more if restrict is not None else None, memory=memory)
+        log += outcome.log
+        rounds, cuts = rounds + outcome.rounds, cuts + outcome.cuts
+        if outcome.bound is not None and math.isfinite(outcome.bound):
+            bounds.append(outcome.bound)
+        if not outcome.restart or stopped.is_set() or deadline - time.monotonic() <= 0.05:
+            break
+        best, best_value = outcome.assignment, float(outcome.objective)
+        restrict = relaxation.keep(best_value, best)
     merged = max(bounds) if bounds else None
     status = outcome.status
     if outcome.assignment and merged is not None and \
             merged >= (outcome.objective or math.inf) - 1e-6 * max(1.0, abs(outcome.objective or 0.0)):
         status = "optimal"
     return HighsOutcome(status, outcome.assignment, merged, outcome.objective, time.monotonic() - start,
-                        outcome.rounds, outcome.cuts, log + outcome.log)
+                        rounds, cuts, log)
