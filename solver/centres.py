@@ -30,6 +30,8 @@ STEPS = 20
 #: nearest open sites, and one assignment gets at most this share of the time left.
 NEAR_OPEN = 8
 ASSIGN_SHARE = 0.1
+#: Site swaps (:func:`swap_sites`): each open site may be swapped for this many nearest closed ones.
+SWAP_NEAR = 6
 
 
 def starting_sites(problem: PlanningProblem, parts: Sequence[Part], ranking: Sequence[int],
@@ -133,11 +135,14 @@ def _recentred(problem: PlanningProblem, parts: Sequence[Part], plan: dict[int, 
 def alternate(problem: PlanningProblem, parts: Sequence[Part], starts: Sequence[Sequence[int]], *,
               fixed_total: int | None, deadline: float, objective_of: Callable[[dict[int, int]], float],
               stopped: threading.Event | None = None,
-              from_plan: dict[int, int] | None = None) -> tuple[dict[int, int] | None, float]:
+              from_plan: dict[int, int] | None = None,
+              later: Sequence[Sequence[int]] = (), step_limit: float | None = None,
+              timings: list[float] | None = None) -> tuple[dict[int, int] | None, float]:
     """The best plan met while alternating from each set of ``starts`` in turn (see the module
-    text), then from the sites of the valid plan ``from_plan``, and its value. One assignment gets
-    at most a third of the time left, so a set of sites HiGHS cannot quickly serve (or prove it
-    cannot) leaves time for the next start."""
+    text), then from the sites of the valid plan ``from_plan``, then from each set of ``later``,
+    and its value. One assignment gets at most a third of the time left (or ``step_limit``
+    seconds), so a set of sites HiGHS cannot quickly serve (or prove it cannot) leaves time for
+    the next start; ``timings`` receives each assignment's seconds."""
     stopped = stopped or threading.Event()
     best: dict[int, int] | None = None
     best_value = math.inf
@@ -145,6 +150,7 @@ def alternate(problem: PlanningProblem, parts: Sequence[Part], starts: Sequence[
     runs: list[tuple[Sequence[int], dict[int, int] | None]] = [(sites, None) for sites in starts]
     if from_plan:
         runs.append((sorted(set(from_plan.values())), dict(from_plan)))
+    runs += [(sites, None) for sites in later]
     for sites, plan in runs:
         current = list(sites)
         for _ in range(STEPS):
@@ -153,8 +159,10 @@ def alternate(problem: PlanningProblem, parts: Sequence[Part], starts: Sequence[
             if key in seen or stopped.is_set() or now >= deadline:
                 break
             seen.add(key)
-            plan = assign_sites(problem, parts, current, min(deadline, now + max(0.5, (deadline - now) / 3)), stopped,
-                           start=plan)
+            step = step_limit if step_limit is not None else max(0.5, (deadline - now) / 3)
+            plan = assign_sites(problem, parts, current, min(deadline, now + step), stopped, start=plan)
+            if timings is not None:
+                timings.append(time.monotonic() - now)
             if plan is None:
                 break
             value = objective_of(plan)
@@ -221,3 +229,44 @@ def _near_open(problem: PlanningProblem, parts: Sequence[Part], sites: Sequence[
     for u, j in start.items():
         out.setdefault(int(j), set()).add(int(u))
     return out
+
+
+def swap_sites(problem: PlanningProblem, parts: Sequence[Part], plan: dict[int, int], *, deadline: float,
+               objective_of: Callable[[dict[int, int]], float], near: int = SWAP_NEAR,
+               step_limit: float = math.inf, stopped: threading.Event | None = None) -> tuple[dict[int, int], float]:
+    """Site swaps from a valid ``plan``: close one open site, open one of the ``near`` closed
+    sites nearest to it (same part), serve the units anew with those sites; keep the first swap
+    that lowers the objective and start over, until none does or time is up (one assignment
+    gets at most ``step_limit`` seconds). Returns the best plan and its value.
+
+    The alternation stops where moving each site within its own area no longer helps; a swap
+    moves a site to where another area's units are. Measured on Osman-Christofides pmedcap1-19
+    (100 points, 10 medians): from the alternation's 1,037 to the optimum 1,031 in 6 s, about
+    30 ms per swap tried.
+    """
+    stopped = stopped or threading.Event()
+    best, best_value = dict(plan), objective_of(plan)
+    part_of = {j: part for part in parts for j in part.sites}
+    improved = True
+    while improved and not stopped.is_set() and time.monotonic() < deadline:
+        improved = False
+        sites = sorted(set(best.values()))
+        open_units = {int(problem.site_unit[j]) for j in sites}
+        for j in sites:
+            if j in problem.forced_open:
+                continue
+            unit = int(problem.site_unit[j])
+            closed = [s for s in part_of[j].sites
+                      if s not in problem.forced_closed and int(problem.site_unit[s]) not in open_units]
+            closed.sort(key=lambda s: (float(problem.distance[unit, s]), s))
+            for s in closed[:near]:
+                if stopped.is_set() or time.monotonic() >= deadline:
+                    return best, best_value
+                found = assign_sites(problem, parts, [x for x in sites if x != j] + [s],
+                                     min(deadline, time.monotonic() + step_limit), stopped)
+                if found is not None and objective_of(found) < best_value - 1e-9 * max(1.0, abs(best_value)):
+                    best, best_value, improved = found, objective_of(found), True
+                    break
+            if improved:
+                break
+    return best, best_value

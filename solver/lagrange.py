@@ -31,6 +31,8 @@ from solver.problem import PlanningProblem
 #: Subgradient iterations at most; the step halves after this many without progress.
 ITERATIONS = 600
 STALL = 20
+#: Site sets the relaxation opened that it keeps (the best-bound ones).
+SITE_SETS = 15
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,9 @@ class Relaxation:
     pair_bound: np.ndarray
     units: np.ndarray
     sites: np.ndarray
+    #: distinct sets of sites the relaxation opened on its way, best bound first (starts for the
+    #: alternation: a Lagrangian heuristic)
+    site_sets: tuple[tuple[int, ...], ...] = ()
 
     def keep(self, upper: float, plan: dict[int, int] | None = None) -> dict[int, set[int]]:
         """Per site, the units it may still serve in a plan better than ``upper``: pairs whose bound
@@ -171,6 +176,7 @@ def relax(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total: int |
     u = np.where(np.isfinite(u), u, 0.0)
     best_bound, best_u = -math.inf, u.copy()
     step, stall = 2.0, 0
+    site_sets: dict[tuple[int, ...], float] = {}  # site set -> best bound it was opened at
     for _ in range(iterations):
         values, _price, area = _sites_subproblem(data, u)
         bound = _bound(data, u, values)
@@ -184,6 +190,8 @@ def relax(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total: int |
             if stall >= STALL:
                 step, stall = step / 2, 0
         picked = _chosen(values, data.total)
+        key = tuple(sorted(int(data.sites[c]) for c in picked.tolist()))
+        site_sets[key] = max(site_sets.get(key, -math.inf), bound)
         gradient = 1.0 - area[:, picked].sum(axis=1)
         norm = float(gradient @ gradient)
         if norm < 1e-12 or step < 1e-4 or time.monotonic() > deadline:
@@ -207,4 +215,5 @@ def relax(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total: int |
     pair_bound = np.where(finite, site_bound[None, :] + pair_extra, math.inf)
     pair_bound[data.root, np.arange(m)] = np.where(finite[data.root, np.arange(m)], site_bound, math.inf)
     ranking = tuple(int(data.sites[c]) for c in order if math.isfinite(values[c]))
-    return Relaxation(bound, ranking, site_bound, pair_bound, data.units, data.sites)
+    best_sets = tuple(key for key, _ in sorted(site_sets.items(), key=lambda item: -item[1])[:SITE_SETS])
+    return Relaxation(bound, ranking, site_bound, pair_bound, data.units, data.sites, best_sets)

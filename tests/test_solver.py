@@ -555,3 +555,23 @@ def test_tree_splits_and_recombination_keep_areas_connected_and_within_bounds() 
     for piece in better:
         assert int(w[piece].sum()) == problem.min_voters
         assert _connected(problem, set(piece), piece[0])
+
+
+def test_site_swaps_move_a_site_to_the_cluster_that_has_none() -> None:
+    # two villages far apart, both polling sites in the first: moving each site within its own
+    # area does not help (the areas straddle both villages), swapping one into the second does
+    from solver.centres import swap_sites
+    from solver.parts import split_parts
+
+    xs = [0.0, 1.0, 2.0, 3.0, 4.0, 100.0, 101.0, 102.0, 103.0, 104.0]
+    distance = [[abs(x - y) for y in xs] for x in xs]
+    problem = make_problem([], [100] * 10, list(range(10)), distance, min_voters=300, max_voters=700,
+                           areas=2, contiguity=False)
+    start = {0: 0, 2: 0, 4: 0, 5: 0, 6: 0, 1: 1, 3: 1, 7: 1, 8: 1, 9: 1}
+    plan, value = swap_sites(problem, split_parts(problem), start, deadline=time.monotonic() + 20,
+                             objective_of=lambda p: _objective(problem, p))
+    assert value == pytest.approx(1200.0)  # each village's middle unit serves it: 2 x 100 x (2+1+0+1+2)
+    assert value == pytest.approx(_objective(problem, plan))
+    assert _objective(problem, start) > 2 * value
+    assert _valid(problem, np.array([plan[u] for u in range(10)]), False)
+    assert {int(problem.site_unit[s]) for s in set(plan.values())} == {2, 7}
