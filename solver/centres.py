@@ -132,17 +132,26 @@ def _recentred(problem: PlanningProblem, parts: Sequence[Part], plan: dict[int, 
     return out
 
 
+def _moved(problem: PlanningProblem, parts: Sequence[Part], plan: dict[int, int],
+           fixed_total: int | None) -> tuple[list[int], dict[int, int]]:
+    """Each area's site moved to where it serves the area best: the new sites, and the same
+    areas around them (a valid plan, the start of the next assignment)."""
+    areas = sorted(set(plan.values()))
+    moved = dict(zip(areas, _recentred(problem, parts, plan, fixed_total)))
+    return sorted(set(moved.values())), {u: moved[j] for u, j in plan.items()}
+
+
 def alternate(problem: PlanningProblem, parts: Sequence[Part], starts: Sequence[Sequence[int]], *,
               fixed_total: int | None, deadline: float, objective_of: Callable[[dict[int, int]], float],
               stopped: threading.Event | None = None,
               from_plan: dict[int, int] | None = None,
-              later: Sequence[Sequence[int]] = (), step_limit: float | None = None,
+              step_limit: float | None = None,
               timings: list[float] | None = None) -> tuple[dict[int, int] | None, float]:
     """The best plan met while alternating from each set of ``starts`` in turn (see the module
-    text), then from the sites of the valid plan ``from_plan``, then from each set of ``later``,
-    and its value. One assignment gets at most a third of the time left (or ``step_limit``
-    seconds), so a set of sites HiGHS cannot quickly serve (or prove it cannot) leaves time for
-    the next start; ``timings`` receives each assignment's seconds."""
+    text), then from the sites of the valid plan ``from_plan``, and its value. One assignment
+    gets at most a third of the time left (or ``step_limit`` seconds), so a set of sites HiGHS
+    cannot quickly serve (or prove it cannot) leaves time for the next start; ``timings``
+    receives each assignment's seconds."""
     stopped = stopped or threading.Event()
     best: dict[int, int] | None = None
     best_value = math.inf
@@ -150,7 +159,6 @@ def alternate(problem: PlanningProblem, parts: Sequence[Part], starts: Sequence[
     runs: list[tuple[Sequence[int], dict[int, int] | None]] = [(sites, None) for sites in starts]
     if from_plan:
         runs.append((sorted(set(from_plan.values())), dict(from_plan)))
-    runs += [(sites, None) for sites in later]
     for sites, plan in runs:
         current = list(sites)
         for _ in range(STEPS):
@@ -168,10 +176,7 @@ def alternate(problem: PlanningProblem, parts: Sequence[Part], starts: Sequence[
             value = objective_of(plan)
             if value < best_value - 1e-9:
                 best, best_value = plan, value
-            areas = sorted(set(plan.values()))
-            moved = dict(zip(areas, _recentred(problem, parts, plan, fixed_total)))
-            current = sorted(set(moved.values()))
-            plan = {u: moved[j] for u, j in plan.items()}  # the same areas around their new sites: valid
+            current, plan = _moved(problem, parts, plan, fixed_total)
     return best, best_value
 
 
@@ -206,10 +211,7 @@ def relocate(problem: PlanningProblem, parts: Sequence[Part], plan: dict[int, in
         value = objective_of(found)
         if value < best_value - 1e-9:
             best, best_value = found, value
-        areas = sorted({j for j in found.values()})
-        moved = dict(zip(areas, _recentred(problem, parts, found, len(areas))))
-        current = sorted(set(moved.values()))
-        start = {u: moved[j] for u, j in found.items()}
+        current, start = _moved(problem, parts, found, len(set(found.values())))
     return best, best_value
 
 

@@ -321,7 +321,7 @@ def solve_highs(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total:
     highs = model.highs
     memory = memory if memory is not None else SearchMemory()
     add_cuts(model, [c for c in memory.cuts if (c[0], c[1]) in model.column])
-    cancelled = restart = False
+    restart = False
     size = sum(len(p.units) for p in parts)
     best: dict[int, int] | None = None
     best_value = math.inf
@@ -331,11 +331,9 @@ def solve_highs(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total:
     cut_short = False  # this round was stopped early, its incumbents being in pieces
     round_end = math.inf
 
-    halt = threading.Event()  # the same stop, for the work between rounds
+    halt = threading.Event()  # set from another thread (a portfolio race): stop the search
 
     def cancel() -> None:
-        nonlocal cancelled
-        cancelled = True
         halt.set()
 
     def on_interrupt_check(event) -> None:
@@ -345,7 +343,7 @@ def solve_highs(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total:
         # them (with none known, the long search is what may find one: Validi AL)
         if pending and best is not None and not cut_short and time.monotonic() > round_end:
             cut_short = True
-        event.interrupt(cancelled or cut_short or restart)  # HiGHS keeps the flag between runs: always set it
+        event.interrupt(halt.is_set() or cut_short or restart)  # HiGHS keeps the flag between runs: always set it
 
     def price(plan: dict[int, int], fallback: float) -> float:
         return objective_of(plan) if objective_of is not None else fallback
@@ -375,7 +373,7 @@ def solve_highs(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total:
     status = "unknown"
     while True:
         remaining = deadline - time.monotonic()
-        if remaining <= 0.05 or cancelled:
+        if remaining <= 0.05 or halt.is_set():
             break
         highs.setOptionValue("time_limit", float(remaining))
         if best is not None:
@@ -390,8 +388,8 @@ def solve_highs(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total:
         # every round is a relaxation of the contiguous model: its bound is valid
         if math.isfinite(info.mip_dual_bound):
             bound = float(info.mip_dual_bound) if bound is None else max(bound, float(info.mip_dual_bound))
-        if cancelled or restart:
-            log.append(f"round {rounds}: {'stopped' if cancelled else 'restart on a better plan'}")
+        if halt.is_set() or restart:
+            log.append(f"round {rounds}: {'stopped' if halt.is_set() else 'restart on a better plan'}")
             memory.cuts.extend(pending)
             break
         if state == highspy.HighsModelStatus.kInfeasible:

@@ -91,9 +91,9 @@ def solve_pruned(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total
             best, best_value = plan, value
         if extra_time and timings and statistics.median(timings) <= QUICK_ASSIGN_S and best is not None:
             swap_time = SWAP_SHARE * (alternate_end - time.monotonic())
-            plan, value = alternate(problem, parts, [], fixed_total=fixed_total, objective_of=objective_of,
-                                    deadline=min(deadline, alternate_end - swap_time), stopped=stopped,
-                                    later=relaxation.site_sets, step_limit=STEP_LIMIT_S)
+            plan, value = alternate(problem, parts, relaxation.site_sets, fixed_total=fixed_total,
+                                    objective_of=objective_of, deadline=min(deadline, alternate_end - swap_time),
+                                    stopped=stopped, step_limit=STEP_LIMIT_S)
             if plan is not None and value < best_value:
                 best, best_value = plan, value
             best, best_value = swap_sites(problem, parts, best, objective_of=objective_of, stopped=stopped,

@@ -76,15 +76,10 @@ def split_into_areas(members: Sequence[int], count: int, weights: np.ndarray,
         if time.monotonic() > deadline:
             return None
         tree = random_tree(members, neighbours, rng)
-        parent, order = _rooted(tree, members[int(rng.integers(len(members)))])
+        parent, order, below = _rooted(tree, members[int(rng.integers(len(members)))], weights)
         if len(order) != len(members):
             return None  # not connected: no split of it is
-        below = {u: int(weights[u]) for u in members}
-        for u in reversed(order[1:]):
-            below[parent[u]] += below[u]
-        cuts = [(u, a) for u in order[1:] for a in range(1, count)
-                if a * lower <= below[u] <= a * upper
-                and (count - a) * lower <= total - below[u] <= (count - a) * upper]
+        cuts = _balanced_cuts(order, below, total, count, lower, upper)
         if not cuts:
             continue
         u, a = cuts[int(rng.integers(len(cuts)))]
@@ -102,6 +97,14 @@ def split_into_areas(members: Sequence[int], count: int, weights: np.ndarray,
     return None
 
 
+def _balanced_cuts(order: list[int], below: dict[int, int], total: int, count: int, lower: int,
+                   upper: int) -> list[tuple[int, int]]:
+    """Tree edges (named by their lower end ``u``) and area counts ``a`` such that the subtree
+    below ``u`` fits ``a`` areas and the rest fits ``count - a``."""
+    return [(u, a) for u in order[1:] for a in range(1, count)
+            if a * lower <= below[u] <= a * upper and (count - a) * lower <= total - below[u] <= (count - a) * upper]
+
+
 def _subtree(tree: dict[int, list[int]], parent: dict[int, int], top: int) -> list[int]:
     out, stack = [], [top]
     while stack:
@@ -109,7 +112,6 @@ def _subtree(tree: dict[int, list[int]], parent: dict[int, int], top: int) -> li
         out.append(u)
         stack.extend(v for v in tree[u] if v != parent[u])
     return out
-
 
 
 def recombine(pieces: list[list[int]], weights: np.ndarray, neighbours: Sequence[Sequence[int]], *,
@@ -149,18 +151,14 @@ def recombine(pieces: list[list[int]], weights: np.ndarray, neighbours: Sequence
         best, best_cost = None, now_a + now_b - 1e-9 * max(1.0, abs(now_a + now_b))
         for _ in range(trees):
             tree = random_tree(union, neighbours, rng)
-            parent, order = _rooted(tree, union[0])
-            below = {u: int(weights[u]) for u in union}
-            for u in reversed(order[1:]):
-                below[parent[u]] += below[u]
-            for u in order[1:]:
-                if lower <= below[u] <= upper and lower <= total - below[u] <= upper:
-                    side = _subtree(tree, parent, u)
-                    taken = set(side)
-                    other = [v for v in union if v not in taken]
-                    first, second = cost(side), cost(other)
-                    if first is not None and second is not None and first + second < best_cost:
-                        best, best_cost = (sorted(side), other), first + second
+            parent, order, below = _rooted(tree, union[0], weights)
+            for u, _ in _balanced_cuts(order, below, total, 2, lower, upper):
+                side = _subtree(tree, parent, u)
+                taken = set(side)
+                other = [v for v in union if v not in taken]
+                first, second = cost(side), cost(other)
+                if first is not None and second is not None and first + second < best_cost:
+                    best, best_cost = (sorted(side), other), first + second
         if best is not None:
             pieces[a], pieces[b] = best
             for side, index in ((best[0], a), (best[1], b)):
@@ -170,7 +168,10 @@ def recombine(pieces: list[list[int]], weights: np.ndarray, neighbours: Sequence
     return pieces
 
 
-def _rooted(tree: dict[int, list[int]], start: int) -> tuple[dict[int, int], list[int]]:
+def _rooted(tree: dict[int, list[int]], start: int,
+            weights: np.ndarray) -> tuple[dict[int, int], list[int], dict[int, int]]:
+    """The tree hung from ``start``: each unit's parent, the units top down, and the voters in
+    each unit's subtree."""
     parent = {start: -1}
     order = [start]
     for u in order:
@@ -178,4 +179,7 @@ def _rooted(tree: dict[int, list[int]], start: int) -> tuple[dict[int, int], lis
             if v not in parent:
                 parent[v] = u
                 order.append(v)
-    return parent, order
+    below = {u: int(weights[u]) for u in order}
+    for u in reversed(order[1:]):
+        below[parent[u]] += below[u]
+    return parent, order, below
