@@ -215,6 +215,16 @@ def relocate(problem: PlanningProblem, parts: Sequence[Part], plan: dict[int, in
     return best, best_value
 
 
+def serve_near(problem: PlanningProblem, parts: Sequence[Part], sites: Sequence[int], *, deadline: float,
+               stopped: threading.Event | None = None) -> dict[int, int] | None:
+    """A valid plan with exactly ``sites`` open, each unit offered only its :data:`NEAR_OPEN`
+    nearest of them (large problems, where offering every open site would not solve in time);
+    HiGHS's best by ``deadline``, None when it found none."""
+    part_of = {j: part for part in parts for j in part.sites}
+    restrict = _near_open(problem, parts, sites, {}, part_of)
+    return assign_sites(problem, parts, sites, deadline, stopped or threading.Event(), restrict=restrict)
+
+
 def _near_open(problem: PlanningProblem, parts: Sequence[Part], sites: Sequence[int], start: dict[int, int],
                part_of: dict[int, Part]) -> dict[int, set[int]]:
     """Site -> units it may serve: each unit's nearest open sites of its part, and its site in ``start``."""

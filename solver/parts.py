@@ -62,19 +62,21 @@ def split_parts(problem: PlanningProblem) -> list[Part]:
     for start in range(n):
         if seen[start]:
             continue
-        component = []
-        stack = [start]
-        seen[start] = True
-        while stack:
-            u = stack.pop()
-            component.append(u)
-            following = problem.neighbours[u] if problem.contiguity else \
-                np.flatnonzero(problem.group == problem.group[u]).tolist()
-            for v in following:
-                if not seen[v] and problem.group[v] == problem.group[u]:
-                    seen[v] = True
-                    stack.append(v)
-        component.sort()
+        if problem.contiguity:
+            component = []
+            stack = [start]
+            seen[start] = True
+            while stack:
+                u = stack.pop()
+                component.append(u)
+                for v in problem.neighbours[u]:
+                    if not seen[v] and problem.group[v] == problem.group[u]:
+                        seen[v] = True
+                        stack.append(v)
+            component.sort()
+        else:  # without contiguity a part is a whole group
+            component = np.flatnonzero(problem.group == problem.group[start]).tolist()
+            seen[component] = True
         sites = tuple(sorted(s for u in component for s in sites_of_unit.get(u, [])))
         sparse = problem.sparse[component]
         parts.append(Part(len(parts), int(problem.group[start]), tuple(component), sites,
