@@ -17,13 +17,12 @@ neighbourhood, which keeps the sub-problems small without changing what a good p
 
 from __future__ import annotations
 
-import math
 import time
 from typing import Callable, Sequence
 
 import numpy as np
 
-from solver.highs import solve_highs
+from solver.highs import nearest_sites, solve_highs
 from solver.lns import restrict
 from solver.parts import Part, split_parts
 from solver.problem import PlanningProblem
@@ -79,7 +78,7 @@ def improve_nearby(problem: PlanningProblem, parts: Sequence[Part], start: dict[
         outcome = solve_highs(sub, sub_parts, fixed_total=sub.areas,
                               time_limit=min(STEP_SECONDS, max(0.05, deadline - time.monotonic())), hint=hint,
                               objective_of=lambda plan: objective_of(_merged(current, units, sites, plan)),
-                              restrict=_nearest_pairs(sub, hint))
+                              restrict=nearest_sites(sub, sub_parts, SITES_PER_UNIT, keep=hint))
         steps += 1
         if len(outcome.assignment) != len(units):
             continue
@@ -103,21 +102,6 @@ def _nearest_areas(problem: PlanningProblem, members: dict[int, list[int]], cent
     if centre not in chosen:
         chosen = [centre] + chosen[:k - 1]
     return chosen
-
-
-def _nearest_pairs(sub: PlanningProblem, hint: dict[int, int]) -> dict[int, set[int]]:
-    """Site -> units it may serve in the sub-problem: each unit's nearest sites, its current
-    site, and every site's own unit."""
-    finite = np.where(np.isfinite(sub.distance), sub.distance, math.inf)
-    near = np.argsort(finite, axis=1, kind="stable")[:, :SITES_PER_UNIT]
-    out: dict[int, set[int]] = {s: {int(sub.site_unit[s])} for s in range(sub.n_sites)}
-    for i, row in enumerate(near.tolist()):
-        for s in row:
-            if math.isfinite(finite[i, s]):
-                out[s].add(i)
-    for i, s in hint.items():
-        out[s].add(i)
-    return out
 
 
 def _merged(current: dict[int, int], units: Sequence[int], sites: Sequence[int],
