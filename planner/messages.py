@@ -144,6 +144,10 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                        "(hoặc không liền nhau); một khu vực không được vượt ra ngoài đơn vị bầu cử (R13)",
                        "Unit {unit} cannot be pinned to site {site}: the unit is in {eu_unit}, the site in {eu_site} "
                        "(or they are not connected); an area cannot leave its electoral unit (R13)"),
+    "construction_area_count": ("Cách dựng nhanh chỉ đạt {reached} khu vực, không đúng {requested} khu vực yêu cầu; "
+                                "điều này chưa chứng minh {requested} khu vực là không thể: hãy cho bộ giải thêm thời gian",
+                                "The quick construction reached {reached} areas, not the {requested} asked; this does "
+                                "not prove {requested} areas impossible: give the solver more time"),
     "infeasible_unit_no_site": ("Đơn vị {name} không tới được điểm bỏ phiếu nào trong đơn vị bầu cử {eu}",
                                 "Unit {name} reaches no polling site within electoral unit {eu}"),
     "construction_failed": ("Không dựng được phương án hợp lệ cho đơn vị bầu cử {eu} (các đơn vị {units}); "

@@ -25,9 +25,11 @@ STEP_SECONDS = 3.0
 
 def restrict(problem: PlanningProblem, units: Sequence[int], sites: Sequence[int], *,
              areas: int | None) -> PlanningProblem:
-    """The sub-problem over some units and the sites standing in them (re-indexed from 0)."""
+    """The sub-problem over some units and the sites standing in them (re-indexed from 0), each
+    unit still in its own electoral unit."""
     units = list(units)
     sites = list(sites)
+    groups, group = np.unique(problem.group[units], return_inverse=True)
     local = {u: i for i, u in enumerate(units)}
     site_local = {s: i for i, s in enumerate(sites)}
     return PlanningProblem(
@@ -36,8 +38,8 @@ def restrict(problem: PlanningProblem, units: Sequence[int], sites: Sequence[int
         cost_weights=None if problem.cost_weights is None else problem.cost_weights[units],
         contiguity=problem.contiguity,
         sparse=problem.sparse[units],
-        group=np.zeros(len(units), dtype=int),
-        group_labels=(problem.group_labels[int(problem.group[units[0]])],),
+        group=group.astype(int),
+        group_labels=tuple(problem.group_labels[int(g)] for g in groups),
         neighbours=tuple(tuple(local[v] for v in problem.neighbours[u] if v in local) for u in units),
         site_ids=tuple(problem.site_ids[s] for s in sites),
         site_unit=np.array([local[int(problem.site_unit[s])] for s in sites], dtype=int),

@@ -13,11 +13,18 @@ gets a short limit and HiGHS's best plan at that point (never worse than the cur
 After a pass over every open site that found nothing better, ``k`` grows, so that sites can
 move across wider stretches. Each unit is offered only its nearest sites within the
 neighbourhood, which keeps the sub-problems small without changing what a good plan looks like.
+
+HiGHS spends nearly all of a step's time outside Python's lock, so ``workers`` threads search at
+once, each on areas no other thread holds: their changes touch different units and sites, so
+each is accepted on its own (the objective adds up unit by unit and area by area).
 """
 
 from __future__ import annotations
 
+import math
+import threading
 import time
+from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 import numpy as np
@@ -25,89 +32,172 @@ import numpy as np
 from solver.highs import nearest_sites, solve_highs
 from solver.lns import restrict
 from solver.parts import Part, split_parts
-from solver.problem import PlanningProblem
+from solver.problem import PlanningProblem, model_objective
 
 #: Open sites re-planned together (the first pass), and the most it grows to.
 START_AREAS = 5
 MAX_AREAS = 16
+#: A pass over every open site that improved the plan in at most this share of its steps: the
+#: next pass re-plans 4 more sites together (p3038_600: the 5-area passes kept finding a few
+#: gains each, 129 in 3,575 steps over 120 s, and never widened).
+GROW_BELOW = 0.05
 #: Seconds one sub-problem may take (HiGHS's best plan is taken when it runs out).
 STEP_SECONDS = 0.1
-#: Each unit of a sub-problem is offered its nearest sites within it, this many.
+#: Each unit of a sub-problem is offered its nearest sites within it: this many, or
+#: SITES_PER_AREA_UNIT times the units per area when more (an area of 30 units has units whose
+#: site is not among their 10 nearest: offered only those, no sub-problem found a better plan).
 SITES_PER_UNIT = 10
+SITES_PER_AREA_UNIT = 2.0
+#: A thread finding every centre it tries held by another thread waits this long and tries again.
+BUSY_WAIT_S = 0.005
+BUSY_TRIES = 8
+
+
+@dataclass(frozen=True)
+class _Step:
+    """One neighbourhood handed to a thread: its open sites, units and candidate sites."""
+    areas: tuple[int, ...]
+    units: tuple[int, ...]
+    sites: tuple[int, ...]
+    hint: dict[int, int]
+
+
+@dataclass
+class _Search:
+    """What the threads share, under ``lock``: the current plan and the pass over its sites."""
+    current: dict[int, int]
+    value: float
+    rng: np.random.Generator
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    members: dict[int, list[int]] = field(default_factory=dict)
+    queue: list[int] = field(default_factory=list)
+    busy: set[int] = field(default_factory=set)
+    k: int = START_AREAS
+    steps: int = 0
+    better: int = 0
+    pass_steps: int = 0
+    pass_better: int = 0
+    finished: bool = False
 
 
 def improve_nearby(problem: PlanningProblem, parts: Sequence[Part], start: dict[int, int], *, deadline: float,
-                   seed: int, fixed_count: bool,
-                   objective_of: Callable[[dict[int, int]], float]) -> tuple[dict[int, int], dict[str, float]]:
-    """Improve the valid plan ``start`` of the parts until ``deadline``; the number of areas
-    stays when ``fixed_count``. Returns the best plan (``start`` when nothing better is found)
-    and counts for the report (steps tried, steps that improved, largest neighbourhood)."""
-    rng = np.random.default_rng(seed)
-    part_of_unit = {u: part.index for part in parts for u in part.units}
+                   seed: int, fixed_count: bool, objective_of: Callable[[dict[int, int]], float],
+                   workers: int = 1) -> tuple[dict[int, int], dict[str, float]]:
+    """Improve the valid plan ``start`` of the parts until ``deadline`` with ``workers`` threads;
+    the number of areas stays when ``fixed_count``. Returns the best plan (``start`` when nothing
+    better is found) and counts for the report (steps tried, steps that improved, largest
+    neighbourhood)."""
+    in_parts = {u for part in parts for u in part.units}
     sites_in_unit: dict[int, list[int]] = {}
     for part in parts:
         for s in part.sites:
             sites_in_unit.setdefault(int(problem.site_unit[s]), []).append(s)
-    current = {u: s for u, s in start.items() if u in part_of_unit}
-    value = objective_of(current)
-    k = START_AREAS
-    steps = better = 0
-    queue: list[int] = []
-    improved_in_pass = False
-    while time.monotonic() < deadline - 0.05:
-        members: dict[int, list[int]] = {}
-        for u, s in current.items():
-            members.setdefault(s, []).append(u)
-        if not queue:
-            if steps and not improved_in_pass:
-                if k >= MAX_AREAS:
-                    break  # a whole pass at the widest neighbourhood found nothing better
-                k = min(MAX_AREAS, k + 4)
-            improved_in_pass = False
-            queue = [int(s) for s in rng.permutation(np.array(sorted(members)))]
-        centre = queue.pop()
-        if centre not in members:
-            continue  # closed by an earlier step of this pass
-        areas = _nearest_areas(problem, members, centre, k, part_of_unit)
-        units = sorted(u for s in areas for u in members[s])
-        sites = sorted(s for u in units for s in sites_in_unit.get(u, []))
-        sub = restrict(problem, units, sites, areas=len(areas) if fixed_count else None)
-        site_index = {s: i for i, s in enumerate(sites)}
-        hint = {i: site_index[current[u]] for i, u in enumerate(units)}
-        sub_parts = split_parts(sub)
-        outcome = solve_highs(sub, sub_parts, fixed_total=sub.areas,
-                              time_limit=min(STEP_SECONDS, max(0.05, deadline - time.monotonic())), hint=hint,
-                              objective_of=lambda plan: objective_of(_merged(current, units, sites, plan)),
-                              restrict=nearest_sites(sub, sub_parts, SITES_PER_UNIT, keep=hint))
-        steps += 1
-        if len(outcome.assignment) != len(units):
+    current = {u: s for u, s in start.items() if u in in_parts}
+    search = _Search(current, objective_of(current), np.random.default_rng(seed))
+    search.members = _members(current)
+
+    def work() -> None:
+        tries = 0
+        while time.monotonic() < deadline - 0.05:
+            with search.lock:
+                step = _next_step(problem, search, sites_in_unit)
+            if search.finished:
+                return
+            if step is None:
+                tries += 1
+                time.sleep(BUSY_WAIT_S * min(tries, BUSY_TRIES))
+                continue
+            tries = 0
+            local = _solve_step(problem, step, fixed_count, deadline)
+            with search.lock:
+                search.busy.difference_update(step.areas)
+                search.steps += 1
+                search.pass_steps += 1
+                if local is not None:
+                    _accept(search, step, local, objective_of)
+
+    threads = [threading.Thread(target=work, name=f"nearby-{i}", daemon=True) for i in range(max(1, workers) - 1)]
+    for thread in threads:
+        thread.start()
+    work()
+    for thread in threads:
+        thread.join()
+    return search.current, {"nearby_steps": search.steps, "nearby_improved": search.better,
+                            "nearby_areas": search.k, "nearby_workers": max(1, workers)}
+
+
+def _members(plan: dict[int, int]) -> dict[int, list[int]]:
+    members: dict[int, list[int]] = {}
+    for u, s in plan.items():
+        members.setdefault(s, []).append(u)
+    return members
+
+
+def _next_step(problem: PlanningProblem, search: _Search, sites_in_unit: dict[int, list[int]]) -> _Step | None:
+    """The next neighbourhood no other thread holds (marked busy), None when the few centres
+    tried are all held; sets ``finished`` when a whole pass at the widest found nothing better."""
+    if not search.queue:
+        if search.pass_steps and search.pass_better <= GROW_BELOW * search.pass_steps:
+            if search.k >= MAX_AREAS and not search.pass_better:
+                search.finished = True
+                return None
+            search.k = min(MAX_AREAS, search.k + 4)
+        search.pass_steps = search.pass_better = 0
+        search.queue = [int(s) for s in search.rng.permutation(np.array(sorted(search.members)))]
+    attempt = 0
+    while attempt < min(BUSY_TRIES, len(search.queue)):
+        centre = search.queue[-1 - attempt]
+        if centre not in search.members:  # closed by an earlier step of this pass
+            search.queue.pop(-1 - attempt)
             continue
-        candidate = _merged(current, units, sites, outcome.assignment)
-        new_value = objective_of(candidate)
-        if new_value < value - 1e-9 * max(1.0, abs(value)):
-            current, value = candidate, new_value
-            better += 1
-            improved_in_pass = True
-    return current, {"nearby_steps": steps, "nearby_improved": better, "nearby_areas": k}
+        areas = _nearest_areas(problem, search.members, centre, search.k)
+        if search.busy.intersection(areas):
+            attempt += 1
+            continue
+        search.queue.pop(-1 - attempt)
+        search.busy.update(areas)
+        units = tuple(sorted(u for s in areas for u in search.members[s]))
+        sites = tuple(sorted(s for u in units for s in sites_in_unit.get(u, [])))
+        site_index = {s: i for i, s in enumerate(sites)}
+        hint = {i: site_index[search.current[u]] for i, u in enumerate(units)}
+        return _Step(tuple(areas), units, sites, hint)
+    return None
 
 
-def _nearest_areas(problem: PlanningProblem, members: dict[int, list[int]], centre: int, k: int,
-                   part_of_unit: dict[int, int]) -> list[int]:
-    """``centre`` and the open sites of the same part nearest to it, ``k`` in all."""
-    part = part_of_unit[int(problem.site_unit[centre])]
-    others = np.array([s for s in members if part_of_unit[int(problem.site_unit[s])] == part], dtype=int)
+def _solve_step(problem: PlanningProblem, step: _Step, fixed_count: bool, deadline: float) -> dict[int, int] | None:
+    """HiGHS's best plan of the neighbourhood (local indices), None when it found none. Plans are
+    ranked on the sub-problem's own objective: it differs from the whole plan's by a constant."""
+    sub = restrict(problem, step.units, step.sites, areas=len(step.areas) if fixed_count else None)
+    sub_parts = split_parts(sub)
+    per_unit = max(SITES_PER_UNIT, math.ceil(SITES_PER_AREA_UNIT * len(step.units) / len(step.areas)))
+    outcome = solve_highs(sub, sub_parts, fixed_total=sub.areas,
+                          time_limit=min(STEP_SECONDS, max(0.05, deadline - time.monotonic())), hint=step.hint,
+                          objective_of=lambda plan: model_objective(sub, np.array([plan[i] for i in range(sub.n_units)])),
+                          restrict=nearest_sites(sub, sub_parts, per_unit, keep=step.hint))
+    return outcome.assignment if len(outcome.assignment) == len(step.units) else None
+
+
+def _accept(search: _Search, step: _Step, local: dict[int, int], objective_of: Callable[[dict[int, int]], float]) -> None:
+    """Take the neighbourhood's new plan when the whole plan gets better."""
+    candidate = dict(search.current)
+    for i, s in local.items():
+        candidate[step.units[i]] = step.sites[s]
+    value = objective_of(candidate)
+    if value < search.value - 1e-9 * max(1.0, abs(search.value)):
+        search.current, search.value = candidate, value
+        search.members = _members(candidate)
+        search.better += 1
+        search.pass_better += 1
+
+
+def _nearest_areas(problem: PlanningProblem, members: dict[int, list[int]], centre: int, k: int) -> list[int]:
+    """``centre`` and the open sites nearest to it, ``k`` in all. They may belong to different
+    parts (electoral units side by side): with a fixed total count, that is how an area moves
+    from one part to its neighbour."""
+    others = np.array(sorted(members), dtype=int)
     distance = problem.distance[int(problem.site_unit[centre]), others]
     order = np.lexsort((others, distance))
     chosen = [int(s) for s in others[order[:k]].tolist()]
     if centre not in chosen:
         chosen = [centre] + chosen[:k - 1]
     return chosen
-
-
-def _merged(current: dict[int, int], units: Sequence[int], sites: Sequence[int],
-            local: dict[int, int]) -> dict[int, int]:
-    """``current`` with the sub-problem's units re-assigned as ``local`` says (local indices)."""
-    plan = dict(current)
-    for i, s in local.items():
-        plan[units[i]] = sites[s]
-    return plan

@@ -166,10 +166,11 @@ def _solve_fixed(problem: PlanningProblem, parts: list[Part], hint: dict[int, in
     """One model over all parts: the fixed area count couples them."""
     assignment = np.full(problem.n_units, -1, dtype=int)
     big = method == "auto" and any(_pairs(problem, p) > FULL_MODEL_MAX_PAIRS for p in parts)
-    if big and hint and not problem.contiguity and highs_available():
-        if problem.n_units > NEARBY_MIN_UNITS:
-            return _relaxed_nearby(problem, parts, hint, deadline, seed)
-        return _narrowed_mip(problem, parts, hint, deadline)
+    if big and not problem.contiguity and highs_available():
+        if problem.n_units > NEARBY_MIN_UNITS:  # the relaxation gives a start where the construction found none
+            return _relaxed_nearby(problem, parts, hint, deadline, seed, threads)
+        if hint:
+            return _narrowed_mip(problem, parts, hint, deadline)
     if big and hint:
         improved, statuses = improve_lns(problem, parts, hint, deadline=deadline, seed=seed, fixed_count=True)
         for u, s in improved.items():
@@ -239,7 +240,7 @@ def _narrowed_mip(problem: PlanningProblem, parts: list[Part], hint: dict[int, i
 
 
 def _relaxed_nearby(problem: PlanningProblem, parts: list[Part], hint: dict[int, int], deadline: float,
-                    seed: int):
+                    seed: int, threads: int | None):
     """Very large problems without contiguity (thousands of units): the sites most open in the
     linear relaxation of a narrowed model, served (a start usually far better than the
     construction's), the alternation from the better of the two, then the nearby-areas search
@@ -252,20 +253,23 @@ def _relaxed_nearby(problem: PlanningProblem, parts: list[Part], hint: dict[int,
     def objective_of(plan: dict[int, int]) -> float:
         return _part_objective(problem, plan)
 
-    plans = [hint]
+    plans = [hint] if hint else []
     restrict = nearest_sites(problem, parts, RELAXED_SITES, keep=hint)
     openings = relaxed_openings(problem, parts, fixed_total=problem.areas, restrict=restrict,
                                 time_limit=RELAXED_SHARE * (deadline - time.monotonic()))
     if openings is not None:
-        served = serve_near(problem, parts, _rounded(problem, openings),
+        served = serve_near(problem, parts, _rounded(problem, parts, openings),
                             deadline=time.monotonic() + ROUNDED_SHARE * (deadline - time.monotonic()))
-        if served is not None and len(served) == len(hint):
+        if served is not None and len(served) == problem.n_units:
             plans.append(served)
+    if not plans:  # neither the construction nor the rounded relaxation gave a plan
+        return np.full(problem.n_units, -1, dtype=int), ["unknown"], None, [], {"engine": "highs-nearby"}
     start = min(plans, key=objective_of)
     relocated, _ = relocate(problem, parts, start, objective_of=objective_of,
                             deadline=time.monotonic() + RELOCATED_SHARE * (deadline - time.monotonic()))
     improved, counts = improve_nearby(problem, parts, relocated, deadline=deadline, seed=seed,
-                                      fixed_count=problem.areas is not None, objective_of=objective_of)
+                                      fixed_count=problem.areas is not None, objective_of=objective_of,
+                                      workers=threads or max(1, os.cpu_count() or 1))
     plan, statuses, bound, diagnostics, stats = _merge(problem, problem.n_units, plans + [relocated, improved],
                                                        [], False, "highs-nearby")
     assignment = np.full(problem.n_units, -1, dtype=int)
@@ -275,18 +279,31 @@ def _relaxed_nearby(problem: PlanningProblem, parts: list[Part], hint: dict[int,
                                                       "relaxation_rounded": openings is not None}
 
 
-def _rounded(problem: PlanningProblem, openings: dict[int, float]) -> list[int]:
-    """The sites to open from the relaxation's values: the forced ones, then the most open ones
-    up to the fixed count, one per unit."""
-    order = sorted(openings, key=lambda j: (j not in problem.forced_open, -openings[j], j))
+def _rounded(problem: PlanningProblem, parts: list[Part], openings: dict[int, float]) -> list[int]:
+    """The sites to open from the relaxation's values. Each part gets as many areas as the
+    relaxation opens in it, rounded to the fixed total by largest remainder (a decided count: the
+    total it opens, rounded), never fewer than the part needs or has forced open; within a part,
+    the forced sites, then the most open ones, one per unit."""
+    total = problem.areas if problem.areas is not None else round(sum(openings.values()))
+    quota = {p.index: sum(openings.get(j, 0.0) for j in p.sites) for p in parts}
+    floor = {p.index: max(p.min_areas(problem), sum(1 for j in p.sites if j in problem.forced_open)) for p in parts}
+    count = {i: max(floor[i], math.floor(quota[i] + 1e-6)) for i in quota}
+    while sum(count.values()) < total:
+        grow = max(quota, key=lambda i: (quota[i] - count[i], -i))
+        count[grow] += 1
+    while sum(count.values()) > total and any(count[i] > floor[i] for i in count):
+        shrink = min((i for i in count if count[i] > floor[i]), key=lambda i: (quota[i] - count[i], i))
+        count[shrink] -= 1
     chosen: list[int] = []
-    units: set[int] = set()
-    for j in order:
-        if len(chosen) >= (problem.areas or 0):
-            break
-        if int(problem.site_unit[j]) not in units:
-            chosen.append(j)
-            units.add(int(problem.site_unit[j]))
+    for part in parts:
+        order = sorted(part.sites, key=lambda j: (j not in problem.forced_open, -openings.get(j, 0.0), j))
+        units: set[int] = set()
+        for j in order:
+            if len(units) >= count[part.index]:
+                break
+            if int(problem.site_unit[j]) not in units:
+                chosen.append(j)
+                units.add(int(problem.site_unit[j]))
     return chosen
 
 

@@ -575,3 +575,72 @@ def test_site_swaps_move_a_site_to_the_cluster_that_has_none() -> None:
     assert _objective(problem, start) > 2 * value
     assert _valid(problem, np.array([plan[u] for u in range(10)]), False)
     assert {int(problem.site_unit[s]) for s in set(plan.values())} == {2, 7}
+
+
+def scattered_problem(seed: int, n: int, *, areas: int | None, groups: int = 1, **extra) -> PlanningProblem:
+    """``n`` units scattered over a 20 km square, a candidate site in each, no contiguity (the
+    shape of the Lorena-Senne instances); ``groups`` electoral units side by side."""
+    rng = np.random.default_rng(seed)
+    points = rng.uniform(0, 20, size=(n, 2))
+    distance = np.linalg.norm(points[:, None, :] - points[None, :, :], axis=2)
+    group = np.minimum((points[:, 0] * groups / 20).astype(int), groups - 1).tolist()
+    weights = rng.integers(20, 60, size=n).tolist()
+    return make_problem([], weights, list(range(n)), distance, groups=group, areas=areas, contiguity=False,
+                        **extra)
+
+
+def test_nearby_route_plans_thousands_of_units_without_contiguity() -> None:
+    # 1,200 units is past NEARBY_MIN_UNITS: the rounded relaxation starts the nearby search, and
+    # gives a plan even where the construction cannot meet 200 areas in two electoral units
+    problem = scattered_problem(11, 1200, areas=200, groups=2, min_voters=100, max_voters=400)
+    result = solver.solve(problem, time_limit=12, seed=0)
+    assert result.status == solver.STATUS_FEASIBLE
+    assert result.stats["engine"] == "highs-nearby"
+    assert result.stats["relaxation_rounded"] is True
+    assert result.stats["nearby_steps"] > 0
+    assert _valid(problem, result.assignment, False)  # 200 areas, none across the two units
+    assert result.objective == pytest.approx(model_objective(problem, result.assignment))
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_nearby_search_improves_a_plan_and_keeps_it_valid(workers: int) -> None:
+    from solver.nearby import improve_nearby
+    from solver.parts import split_parts
+
+    problem = scattered_problem(3, 300, areas=50, min_voters=100, max_voters=400)
+    # a valid but poor start: rings around unit 0 cut into areas of 6 units, each served from its
+    # first unit
+    ring_order = np.argsort(problem.distance[0, :], kind="stable").tolist()
+    start = {u: ring_order[6 * (k // 6)] for k, u in enumerate(ring_order)}
+    assert _valid(problem, np.array([start[u] for u in range(problem.n_units)]), False)
+    plan, counts = improve_nearby(problem, split_parts(problem), start, deadline=time.monotonic() + 4, seed=0,
+                                  fixed_count=True, objective_of=lambda p: _objective(problem, p), workers=workers)
+    assert _valid(problem, np.array([plan[u] for u in range(problem.n_units)]), False)  # still 50 areas
+    assert _objective(problem, plan) < 0.8 * _objective(problem, start)
+    assert 0 < counts["nearby_improved"] <= counts["nearby_steps"]
+
+
+def test_rounding_opens_forced_sites_and_the_most_open_ones_once_per_unit() -> None:
+    from solver.parts import split_parts
+    from solver.solve import _rounded
+
+    # sites 0 and 1 stand in the same unit; site 3 is forced open though the relaxation barely opens it
+    problem = make_problem([], [100] * 4, [0, 0, 1, 2, 3], np.zeros((4, 5)), areas=3, contiguity=False,
+                           forced_open=frozenset({3}))
+    openings = {0: 0.9, 1: 0.8, 2: 0.7, 3: 0.05, 4: 0.6}
+    assert _rounded(problem, split_parts(problem), openings) == [3, 0, 2]
+    decided = replace(problem, areas=None, forced_open=frozenset())
+    assert _rounded(decided, split_parts(decided), {0: 0.9, 1: 0.8, 2: 0.7, 3: 0.3, 4: 0.3}) == [0, 2, 3]
+
+
+def test_rounding_gives_each_electoral_unit_the_areas_the_relaxation_opens_in_it() -> None:
+    from solver.parts import split_parts
+    from solver.solve import _rounded
+
+    # electoral unit X-0 (units 0-3) is half open everywhere, X-1 (units 4-7) wholly open in two
+    # sites: the most open sites overall would all be X-1's, the relaxation gives each unit two
+    problem = make_problem([], [100] * 8, list(range(8)), np.zeros((8, 8)), groups=[0] * 4 + [1] * 4, areas=4,
+                           min_voters=100, contiguity=False)
+    openings = {0: 0.5, 1: 0.5, 2: 0.5, 3: 0.5, 4: 1.0, 5: 1.0, 6: 0.0, 7: 0.0}
+    chosen = _rounded(problem, split_parts(problem), openings)
+    assert sorted(chosen) == [0, 1, 4, 5]
