@@ -108,13 +108,16 @@ def improve_nearby(problem: PlanningProblem, parts: Sequence[Part], start: dict[
                 time.sleep(BUSY_WAIT_S * min(tries, BUSY_TRIES))
                 continue
             tries = 0
-            local = _solve_step(problem, step, fixed_count, deadline)
-            with search.lock:
-                search.busy.difference_update(step.areas)
-                search.steps += 1
-                search.pass_steps += 1
-                if local is not None:
-                    _accept(search, step, local, objective_of)
+            local = None
+            try:
+                local = _solve_step(problem, step, fixed_count, deadline)
+            finally:  # the areas are free again even when the step failed
+                with search.lock:
+                    search.busy.difference_update(step.areas)
+                    search.steps += 1
+                    search.pass_steps += 1
+                    if local is not None:
+                        _accept(search, step, local, objective_of)
 
     threads = [threading.Thread(target=work, name=f"nearby-{i}", daemon=True) for i in range(max(1, workers) - 1)]
     for thread in threads:
