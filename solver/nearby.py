@@ -122,9 +122,11 @@ def improve_nearby(problem: PlanningProblem, parts: Sequence[Part], start: dict[
     threads = [threading.Thread(target=work, name=f"nearby-{i}", daemon=True) for i in range(max(1, workers) - 1)]
     for thread in threads:
         thread.start()
-    work()
-    for thread in threads:
-        thread.join()
+    try:
+        work()
+    finally:
+        for thread in threads:
+            thread.join()
     return search.current, {"nearby_steps": search.steps, "nearby_improved": search.better,
                             "nearby_areas": search.k, "nearby_workers": max(1, workers)}
 
@@ -158,11 +160,11 @@ def _next_step(problem: PlanningProblem, search: _Search, sites_in_unit: dict[in
             attempt += 1
             continue
         search.queue.pop(-1 - attempt)
-        search.busy.update(areas)
         units = tuple(sorted(u for s in areas for u in search.members[s]))
         sites = tuple(sorted(s for u in units for s in sites_in_unit.get(u, [])))
         site_index = {s: i for i, s in enumerate(sites)}
         hint = {i: site_index[search.current[u]] for i, u in enumerate(units)}
+        search.busy.update(areas)
         return _Step(tuple(areas), units, sites, hint)
     return None
 

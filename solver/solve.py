@@ -261,7 +261,8 @@ def _relaxed_nearby(problem: PlanningProblem, parts: list[Part], hint: dict[int,
     if openings is not None:
         served = serve_near(problem, parts, _rounded(problem, parts, openings),
                             deadline=time.monotonic() + ROUNDED_SHARE * (deadline - time.monotonic()))
-        if served is not None and len(served) == problem.n_units:
+        if served is not None and len(served) == problem.n_units and \
+                (problem.areas is None or len(set(served.values())) == problem.areas):
             plans.append(served)
     if not plans:  # neither the construction nor the rounded relaxation gave a plan
         return np.full(problem.n_units, -1, dtype=int), ["unknown"], None, [], {"engine": "highs-nearby"}
@@ -283,14 +284,16 @@ def _relaxed_nearby(problem: PlanningProblem, parts: list[Part], hint: dict[int,
 def _rounded(problem: PlanningProblem, parts: list[Part], openings: dict[int, float]) -> list[int]:
     """The sites to open from the relaxation's values. Each part gets as many areas as the
     relaxation opens in it, rounded to the fixed total by largest remainder (a decided count: the
-    total it opens, rounded), never fewer than the part needs or has forced open; within a part,
+    total it opens, rounded), never fewer than the part needs or has forced open nor more than it
+    can hold; within a part,
     the forced sites, then the most open ones, one per unit."""
     total = problem.areas if problem.areas is not None else round(sum(openings.values()))
     quota = {p.index: sum(openings.get(j, 0.0) for j in p.sites) for p in parts}
     floor = {p.index: max(p.min_areas(problem), sum(1 for j in p.sites if j in problem.forced_open)) for p in parts}
     count = {i: max(floor[i], math.floor(quota[i] + 1e-6)) for i in quota}
-    while sum(count.values()) < total:
-        grow = max(quota, key=lambda i: (quota[i] - count[i], -i))
+    ceiling = {p.index: p.max_areas(problem) for p in parts}
+    while sum(count.values()) < total and any(count[i] < ceiling[i] for i in count):
+        grow = max((i for i in count if count[i] < ceiling[i]), key=lambda i: (quota[i] - count[i], -i))
         count[grow] += 1
     while sum(count.values()) > total and any(count[i] > floor[i] for i in count):
         shrink = min((i for i in count if count[i] > floor[i]), key=lambda i: (quota[i] - count[i], i))

@@ -644,3 +644,18 @@ def test_rounding_gives_each_electoral_unit_the_areas_the_relaxation_opens_in_it
     openings = {0: 0.5, 1: 0.5, 2: 0.5, 3: 0.5, 4: 1.0, 5: 1.0, 6: 0.0, 7: 0.0}
     chosen = _rounded(problem, split_parts(problem), openings)
     assert sorted(chosen) == [0, 1, 4, 5]
+
+
+def test_rounding_never_gives_an_electoral_unit_more_areas_than_it_can_hold() -> None:
+    from solver.parts import split_parts
+    from solver.solve import _rounded
+
+    # X-0 holds at most 3 areas of 100 voters (350 voters); its quota of 3.5 would round up to 4
+    weights = [70] * 5 + [75] * 2 + [125] * 2
+    problem = make_problem([], weights, list(range(9)), np.zeros((9, 9)), groups=[0] * 5 + [1] * 2 + [2] * 2,
+                           areas=6, min_voters=100, contiguity=False)
+    openings = {0: 0.9, 1: 0.9, 2: 0.9, 3: 0.8, 4: 0.0, 5: 1.0, 6: 0.0, 7: 0.75, 8: 0.75}
+    chosen = _rounded(problem, split_parts(problem), openings)
+    per_group = [sum(1 for j in chosen if problem.group[int(problem.site_unit[j])] == g) for g in range(3)]
+    assert per_group == [3, 1, 2]
+
