@@ -84,15 +84,15 @@ def improve_nearby(problem: PlanningProblem, parts: Sequence[Part], start: dict[
                    seed: int, fixed_count: bool, objective_of: Callable[[dict[int, int]], float],
                    workers: int = 1) -> tuple[dict[int, int], dict[str, float]]:
     """Improve the valid plan ``start`` of the parts until ``deadline`` with ``workers`` threads;
-    the number of areas stays when ``fixed_count``. Returns the best plan (``start`` when nothing
-    better is found) and counts for the report (steps tried, steps that improved, largest
-    neighbourhood)."""
+    the number of areas stays when ``fixed_count``; ``objective_of`` prices ``start`` (each step
+    is priced on its own sub-problem). Returns the best plan (``start`` when nothing better is
+    found) and counts for the report (steps tried, steps that improved, largest neighbourhood)."""
     in_parts = {u for part in parts for u in part.units}
     sites_in_unit: dict[int, list[int]] = {}
     for part in parts:
         for s in part.sites:
             sites_in_unit.setdefault(int(problem.site_unit[s]), []).append(s)
-    current = {u: s for u, s in start.items() if u in in_parts}
+    current = {u: s for u, s in start.items() if u in in_parts}  # a copy: updated in place
     search = _Search(current, objective_of(current), np.random.default_rng(seed))
     search.members = _members(current)
 
@@ -117,7 +117,7 @@ def improve_nearby(problem: PlanningProblem, parts: Sequence[Part], start: dict[
                     search.steps += 1
                     search.pass_steps += 1
                     if local is not None:
-                        _accept(search, step, local, objective_of)
+                        _accept(search, step, *local)
 
     threads = [threading.Thread(target=work, name=f"nearby-{i}", daemon=True) for i in range(max(1, workers) - 1)]
     for thread in threads:
@@ -169,30 +169,40 @@ def _next_step(problem: PlanningProblem, search: _Search, sites_in_unit: dict[in
     return None
 
 
-def _solve_step(problem: PlanningProblem, step: _Step, fixed_count: bool, deadline: float) -> dict[int, int] | None:
-    """HiGHS's best plan of the neighbourhood (local indices), None when it found none. Plans are
-    ranked on the sub-problem's own objective: it differs from the whole plan's by a constant."""
+def _solve_step(problem: PlanningProblem, step: _Step, fixed_count: bool,
+                deadline: float) -> tuple[dict[int, int], float] | None:
+    """HiGHS's best plan of the neighbourhood (local indices) and how much it lowers the objective,
+    None when it found none. Plans are priced on the sub-problem's own objective: it differs from
+    the whole plan's by a constant, so the gain is the whole plan's."""
     sub = restrict(problem, step.units, step.sites, areas=len(step.areas) if fixed_count else None)
     sub_parts = split_parts(sub)
     per_unit = max(SITES_PER_UNIT, math.ceil(SITES_PER_AREA_UNIT * len(step.units) / len(step.areas)))
+
+    def value_of(plan: dict[int, int]) -> float:
+        return model_objective(sub, np.array([plan[i] for i in range(sub.n_units)]))
+
     outcome = solve_highs(sub, sub_parts, fixed_total=sub.areas,
                           time_limit=min(STEP_SECONDS, max(0.05, deadline - time.monotonic())), hint=step.hint,
-                          objective_of=lambda plan: model_objective(sub, np.array([plan[i] for i in range(sub.n_units)])),
-                          restrict=nearest_sites(sub, sub_parts, per_unit, keep=step.hint))
-    return outcome.assignment if len(outcome.assignment) == len(step.units) else None
+                          objective_of=value_of, restrict=nearest_sites(sub, sub_parts, per_unit, keep=step.hint))
+    if len(outcome.assignment) != len(step.units):
+        return None
+    return outcome.assignment, value_of(step.hint) - value_of(outcome.assignment)
 
 
-def _accept(search: _Search, step: _Step, local: dict[int, int], objective_of: Callable[[dict[int, int]], float]) -> None:
-    """Take the neighbourhood's new plan when the whole plan gets better."""
-    candidate = dict(search.current)
+def _accept(search: _Search, step: _Step, local: dict[int, int], gain: float) -> None:
+    """Take the neighbourhood's new plan when it lowers the objective: only its units and areas
+    change (no other thread holds them), so the plan is updated in place."""
+    if gain <= 1e-9 * max(1.0, abs(search.value)):
+        return
+    for s in step.areas:
+        del search.members[s]
     for i, s in local.items():
-        candidate[step.units[i]] = step.sites[s]
-    value = objective_of(candidate)
-    if value < search.value - 1e-9 * max(1.0, abs(search.value)):
-        search.current, search.value = candidate, value
-        search.members = _members(candidate)
-        search.better += 1
-        search.pass_better += 1
+        u, site = step.units[i], step.sites[s]
+        search.current[u] = site
+        search.members.setdefault(site, []).append(u)
+    search.value -= gain
+    search.better += 1
+    search.pass_better += 1
 
 
 def _nearest_areas(problem: PlanningProblem, members: dict[int, list[int]], centre: int, k: int) -> list[int]:
