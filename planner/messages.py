@@ -148,6 +148,14 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                                 "điều này chưa chứng minh {requested} khu vực là không thể: hãy cho bộ giải thêm thời gian",
                                 "The quick construction reached {reached} areas, not the {requested} asked; this does "
                                 "not prove {requested} areas impossible: give the solver more time"),
+    "infeasible_unit_no_area": ("Đơn vị {name} ({voters} cử tri, đơn vị bầu cử {eu}) không thể thuộc khu vực bỏ "
+                                "phiếu nào: mọi khu vực liền kề chứa nó hoặc dưới {min_voters} cử tri, hoặc trên "
+                                "{max_voters} cử tri, hoặc không có điểm bỏ phiếu đủ sức chứa; hãy thêm điểm "
+                                "bỏ phiếu, liên kết (links.csv) hoặc đánh dấu vùng thưa dân",
+                                "Unit {name} ({voters} voters, electoral unit {eu}) fits in no polling area: every "
+                                "connected area holding it has fewer than {min_voters} voters, more than "
+                                "{max_voters}, or no polling site able to hold it; add a polling site, a link "
+                                "(links.csv) or mark the area sparse"),
     "infeasible_unit_no_site": ("Đơn vị {name} không tới được điểm bỏ phiếu nào trong đơn vị bầu cử {eu}",
                                 "Unit {name} reaches no polling site within electoral unit {eu}"),
     "construction_failed": ("Không dựng được phương án hợp lệ cho đơn vị bầu cử {eu} (các đơn vị {units}); "
@@ -156,7 +164,7 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                             "candidate sites or review the constraints"),
     "infeasible_travel_unit": ("Đơn vị {name} không có điểm bỏ phiếu nào trong phạm vi {km} km (gần nhất {nearest} km)",
                                "Unit {name} has no polling site within {km} km (nearest {nearest} km)"),
-    "infeasible_structure": ("Đơn vị bầu cử {eu} (các đơn vị {units}): không có cách chia liền mạch nào thỏa số cử "
+    "infeasible_structure": ("Đơn vị bầu cử {eu} (các đơn vị {units}): không có cách chia liền mạch nào thỏa số cử tri "
                              "tối thiểu/tối đa và sức chứa điểm bỏ phiếu",
                              "Electoral unit {eu} (units {units}): no contiguous division meets the voter bounds "
                              "and site capacities"),

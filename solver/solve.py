@@ -23,12 +23,14 @@ from typing import Callable
 import numpy as np
 
 from solver.centres import relocate, serve_near
+from solver.connected import stranded_units
 from solver.exact import solve_exact
 from solver.heuristic import solve_heuristic
 from solver.highs import available as highs_available
 from solver.highs import lp_bound, nearest_sites, relaxed_openings, solve_highs
 from solver.lns import improve_lns, relaxation_bound
 from solver.nearby import improve_nearby
+from solver.partition import PartitionOutcome, solve_partition
 from solver.parts import Part, area_count_range, precheck, split_parts
 from solver.prune import solve_pruned
 from solver.problem import (STATUS_FEASIBLE, STATUS_INFEASIBLE, STATUS_OPTIMAL, STATUS_TIMEOUT, Diagnostic,
@@ -65,6 +67,17 @@ RELAXED_SITES = 10
 RELAXED_SHARE = 0.25
 ROUNDED_SHARE = 0.15
 RELOCATED_SHARE = 0.2
+
+#: Time for the check that every unit fits in some valid area (it ends far sooner where units are
+#: light: a valid area turns up among the first sets tried).
+STRANDED_SHARE = 0.05
+STRANDED_MAX_S = 2.0
+
+#: The set partitioning route (:mod:`solver.partition`): the listing may take this share of the
+#: time (at most LIST_MAX_S seconds), the listing and HiGHS together PARTITION_SHARE.
+LIST_SHARE = 0.1
+LIST_MAX_S = 2.0
+PARTITION_SHARE = 0.5
 
 ProgressCallback = Callable[[str, float], None]
 
@@ -110,39 +123,54 @@ def solve(problem: PlanningProblem, *, time_limit: float = 60.0, seed: int = 0, 
             reasons.append(Diagnostic("infeasible_area_count_detail",
                                       {"requested": problem.areas, "low": low, "high": high, "parts": len(parts),
                                        "sites": sum(len({int(problem.site_unit[s]) for s in p.sites}) for p in parts)}))
+    if not reasons:
+        reasons = stranded_units(problem, parts, time_limit=min(STRANDED_MAX_S, STRANDED_SHARE * time_limit))
     empty = np.full(problem.n_units, -1, dtype=int)
     if reasons:
         return SolveResult(STATUS_INFEASIBLE, empty, math.inf, None, None, time.monotonic() - start, method,
                            tuple(reasons))
-    share = WARM_SHARE if problem.contiguity else WARM_SHARE_FREE
-    warm = solve_heuristic(problem, time_limit=max(0.5, share * time_limit) if method != "construction"
-                           else time_limit, seed=seed, on_progress=on_progress)
-    if method == "construction":
-        return _with_model_objective(problem, warm)
-    hint = {u: int(s) for u, s in enumerate(warm.assignment.tolist()) if s >= 0} \
-        if warm.status != STATUS_INFEASIBLE else {}
     deadline = start + time_limit
-    if problem.areas is not None:
-        outcome = _solve_fixed(problem, parts, hint, deadline, seed, method, formulation, threads)
+    listed = _listed(problem, parts, deadline) if method == "auto" else None
+    if listed is not None and listed.status in ("optimal", "infeasible"):
+        outcome = _listed_outcome(problem, parts, listed, deadline)
+        warm = None
     else:
-        outcome = _solve_decided(problem, parts, hint, deadline, seed, method, on_progress, formulation, threads)
+        share = WARM_SHARE if problem.contiguity else WARM_SHARE_FREE
+        warm = solve_heuristic(problem, time_limit=max(0.5, share * time_limit) if method != "construction"
+                               else time_limit, seed=seed, on_progress=on_progress)
+        if method == "construction":
+            return _with_model_objective(problem, warm)
+        hint = {u: int(s) for u, s in enumerate(warm.assignment.tolist()) if s >= 0} \
+            if warm.status != STATUS_INFEASIBLE else {}
+        if listed is not None and len(listed.assignment) == problem.n_units and \
+                (len(hint) < problem.n_units or listed.objective < _part_objective(problem, hint)):
+            hint = dict(listed.assignment)  # the set partitioning's plan when it stopped before its proof
+        if problem.areas is not None:
+            outcome = _solve_fixed(problem, parts, hint, deadline, seed, method, formulation, threads)
+        else:
+            outcome = _solve_decided(problem, parts, hint, deadline, seed, method, on_progress, formulation,
+                                     threads)
+        if listed is not None and listed.bound is not None:  # the listing's bound holds for the whole problem
+            known = outcome[2]
+            outcome = (*outcome[:2], listed.bound if known is None else max(known, listed.bound), *outcome[3:])
     assignment, statuses, bound, diagnostics, stats = outcome
     seconds = time.monotonic() - start
     if diagnostics:
         return SolveResult(STATUS_INFEASIBLE, empty, math.inf, None, None, seconds, method, tuple(diagnostics),
                            stats)
     if (assignment < 0).any():
-        if warm.status != STATUS_INFEASIBLE:
+        if warm is not None and warm.status != STATUS_INFEASIBLE:
             return _with_model_objective(problem, warm, seconds=seconds)
         return SolveResult(STATUS_TIMEOUT if "unknown" in statuses else STATUS_INFEASIBLE, empty, math.inf,
-                           None, None, seconds, method, warm.diagnostics, stats)
+                           None, None, seconds, method, warm.diagnostics if warm is not None else (), stats)
     objective = model_objective(problem, assignment)
     gap = None
     if bound is not None and objective > 0:
         gap = max(0.0, (objective - bound) / objective)
     elif bound is not None:
         gap = 0.0
-    status = STATUS_OPTIMAL if all(s == "optimal" for s in statuses) else STATUS_FEASIBLE
+    status = STATUS_OPTIMAL if all(s == "optimal" for s in statuses) or \
+        (bound is not None and bound >= objective - 1e-6 * max(1.0, abs(objective))) else STATUS_FEASIBLE
     if status == STATUS_OPTIMAL:  # proven on distances rounded to the metre
         bound, gap = objective, 0.0
     stats = {**stats, "travel_voter_km": round(travel_objective(problem, assignment), 3),
@@ -150,6 +178,41 @@ def solve(problem: PlanningProblem, *, time_limit: float = 60.0, seed: int = 0, 
     engine = str(stats.get("engine") or "cp-sat")  # the engines that ran: cp-sat, cp-sat+highs, lns, ...
     return SolveResult(status, assignment, objective, bound, gap, seconds, engine if method != "construction"
                        else method, (), stats)
+
+
+def _listed(problem: PlanningProblem, parts: list[Part], deadline: float) -> PartitionOutcome | None:
+    """The set partitioning route (:mod:`solver.partition`) where it applies: contiguity, and the count
+    fixed or priced (the fewest areas within a travel bound is the exact model's). None when the
+    listing did not finish in its share of the time, or found no plan where a lock may be the cause
+    (the exact model then names the lock)."""
+    if not problem.contiguity or (problem.areas is None and problem.max_travel_km is not None) \
+            or not highs_available():
+        return None
+    now = time.monotonic()
+    outcome = solve_partition(problem, parts, fixed_total=problem.areas,
+                              list_until=now + min(LIST_MAX_S, LIST_SHARE * (deadline - now)),
+                              deadline=now + PARTITION_SHARE * (deadline - now))
+    locked = bool(problem.pinned or problem.forced_open or problem.forced_closed or problem.max_travel_km)
+    if outcome is None or (outcome.status == "infeasible" and locked):
+        return None
+    return outcome
+
+
+def _listed_outcome(problem: PlanningProblem, parts: list[Part], listed: PartitionOutcome, deadline: float):
+    """The solve's outcome from a proven set partitioning answer. With the count decided, the parts
+    are independent: the ones with no plan of their own are named."""
+    stats = {"engine": "set-partition", "columns": listed.columns}
+    assignment = np.full(problem.n_units, -1, dtype=int)
+    if listed.status == "infeasible":
+        culprits = parts
+        if problem.areas is None and len(parts) > 1:
+            alone = [(part, solve_partition(problem, [part], fixed_total=None, deadline=deadline,
+                                            list_until=deadline)) for part in parts]
+            culprits = [part for part, outcome in alone if outcome is not None and outcome.status == "infeasible"]
+        return assignment, ["infeasible"], None, [_structure(problem, culprits or parts)], stats
+    for u, s in listed.assignment.items():
+        assignment[u] = s
+    return assignment, ["optimal"], listed.bound, [], stats
 
 
 def _with_model_objective(problem: PlanningProblem, result: SolveResult, seconds: float | None = None) -> SolveResult:

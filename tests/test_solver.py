@@ -117,10 +117,11 @@ def random_problem(seed: int, n: int = 7, m: int = 3, areas: int | None = None) 
 
 @pytest.mark.parametrize("seed", range(6))
 @pytest.mark.parametrize("fixed", [True, False])
-def test_optimal_value_matches_brute_force(seed: int, fixed: bool) -> None:
+@pytest.mark.parametrize("method", ["auto", "exact"])  # auto: set partitioning; exact: the CP-SAT model
+def test_optimal_value_matches_brute_force(seed: int, fixed: bool, method: str) -> None:
     problem = random_problem(seed, areas=2 if fixed else None)
     expected = brute_force(problem)
-    result = solver.solve(problem, time_limit=10, seed=1)
+    result = solver.solve(problem, time_limit=10, seed=1, method=method)
     if not np.isfinite(expected):
         assert result.status == solver.STATUS_INFEASIBLE
         return
@@ -274,8 +275,8 @@ def test_solver_imports_no_geometry_or_io() -> None:
 @pytest.mark.parametrize("seed", range(4))
 def test_cut_rounds_reach_the_same_optimum_as_flow(seed: int) -> None:
     problem = random_problem(seed, n=8, m=4, areas=2)
-    flow = solver.solve(problem, time_limit=10, formulation="flow")
-    cuts = solver.solve(problem, time_limit=10, formulation="cuts")
+    flow = solver.solve(problem, time_limit=10, formulation="flow", method="exact")
+    cuts = solver.solve(problem, time_limit=10, formulation="cuts", method="exact")
     assert flow.status == cuts.status
     if flow.status == solver.STATUS_OPTIMAL:
         assert cuts.objective == pytest.approx(flow.objective)

@@ -1,0 +1,226 @@
+"""Connected sets within a voter limit, the units no valid area can hold, and the set-partition route."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+import solver
+from solver.connected import connected_sets, part_graph, stranded_units
+from solver.exact import solve_exact
+from solver.partition import list_areas, solve_partition
+from solver.parts import split_parts
+from solver.problem import model_objective
+from test_solver import _valid, brute_force, make_problem, random_problem
+
+
+def _random_graph_problem(seed: int, n: int = 8):
+    rng = np.random.default_rng(seed)
+    edges = {(i, i + 1) for i in range(n - 1)}
+    for _ in range(n):
+        a, b = sorted(rng.choice(n, size=2, replace=False).tolist())
+        edges.add((a, b))
+    weights = rng.integers(0, 900, size=n).tolist()  # zero-weight units too
+    sites = sorted(rng.choice(n, size=3, replace=False).tolist())
+    return make_problem(sorted(edges), weights, sites, np.ones((n, 3)), max_voters=2000)
+
+
+def _brute_sets(problem, root: int | None, limit: int, above: bool) -> set[frozenset[int]]:
+    n = problem.n_units
+    out = set()
+    for size in range(1, n + 1):
+        for combo in itertools.combinations(range(n), size):
+            members = set(combo)
+            if root is not None and (root not in members or (above and min(members) != root)):
+                continue
+            if int(problem.weights[list(combo)].sum()) > limit:
+                continue
+            start = combo[0]
+            seen, stack = {start}, [start]
+            while stack:
+                u = stack.pop()
+                for v in problem.neighbours[u]:
+                    if v in members and v not in seen:
+                        seen.add(v)
+                        stack.append(v)
+            if seen == members:
+                out.add(frozenset(combo))
+    return out
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_connected_sets_lists_every_light_connected_set_once(seed: int) -> None:
+    problem = _random_graph_problem(seed)
+    graph = part_graph(problem, split_parts(problem)[0])
+    for root in range(problem.n_units):
+        listed = [frozenset(graph.members(mask)) for mask, *_ in connected_sets(graph, root)]
+        assert len(listed) == len(set(listed))  # never twice
+        assert set(listed) == _brute_sets(problem, root, graph.limit, above=False)
+    every = [frozenset(graph.members(mask)) for root in range(problem.n_units)
+             for mask, *_ in connected_sets(graph, root, above_root=True)]
+    assert len(every) == len(set(every))
+    assert set(every) == _brute_sets(problem, None, graph.limit, above=False)
+    voters = {frozenset(graph.members(mask)): v for root in range(problem.n_units)
+              for mask, v, _room, _sparse in connected_sets(graph, root, above_root=True)}
+    assert all(v == int(problem.weights[list(s)].sum()) for s, v in voters.items())
+
+
+def _squeezed_village(sparse: bool = False):
+    """Village U1 (250 voters, with a site) between two villages of 3,800: it cannot join either
+    (4,050 > 4,000) and is below the minimum of 300 on its own."""
+    distance = [[0.0, 1.0, 2.0], [1.0, 0.0, 1.0], [2.0, 1.0, 0.0]]
+    return make_problem([(0, 1), (1, 2)], [3800, 250, 3800], [0, 1, 2], distance,
+                        sparse=[False, sparse, False])
+
+
+def test_a_village_that_fits_no_area_is_named() -> None:
+    problem = _squeezed_village()
+    reasons = stranded_units(problem, split_parts(problem), time_limit=5)
+    assert [(r.code, r.units) for r in reasons] == [("infeasible_unit_no_area", ("U1",))]
+    assert reasons[0].params["voters"] == 250 and reasons[0].params["min_voters"] == 300
+    result = solver.solve(problem, time_limit=5)
+    assert result.status == solver.STATUS_INFEASIBLE
+    assert result.diagnostics[0].code == "infeasible_unit_no_area"
+    assert np.isinf(brute_force(problem))
+
+
+def test_a_sparse_village_may_stand_alone_so_it_is_not_named() -> None:
+    problem = _squeezed_village(sparse=True)
+    assert stranded_units(problem, split_parts(problem), time_limit=5) == []
+    result = solver.solve(problem, time_limit=5)
+    assert result.status == solver.STATUS_OPTIMAL
+    assert len(set(result.assignment.tolist())) == 3
+
+
+def test_without_contiguity_the_village_may_join_a_far_area() -> None:
+    problem = _squeezed_village()
+    free = replace(problem, contiguity=False, weights=np.array([3700, 250, 3800]))
+    assert stranded_units(free, split_parts(free), time_limit=5) == []
+
+
+def _heavy_grid(seed: int):
+    """A 3 x 3 grid of villages of 100-1,300 voters, 6 sites, areas of 900-2,000: about half the
+    seeds have a unit that fits no area, the others a plan."""
+    rng = np.random.default_rng(100 + seed)
+    edges = [(r * 3 + c, r * 3 + c + 1) for r in range(3) for c in range(2)] + \
+            [(r * 3 + c, r * 3 + c + 3) for r in range(2) for c in range(3)]
+    weights = rng.integers(100, 1300, size=9).tolist()
+    sites = sorted(rng.choice(9, size=6, replace=False).tolist())
+    return make_problem(edges, weights, sites, rng.uniform(0, 5, size=(9, 6)), min_voters=900,
+                        max_voters=2000, capacity=rng.integers(1600, 2000, size=6).tolist())
+
+
+@pytest.mark.parametrize("seed", range(16))
+def test_a_named_unit_always_means_no_plan_exists(seed: int) -> None:
+    """Soundness: each claim is checked against CP-SAT on the full model, and a plan found means
+    nothing was named."""
+    problem = _heavy_grid(seed)
+    parts = split_parts(problem)
+    named = stranded_units(problem, parts, time_limit=5)
+    exact = solve_exact(problem, parts, fixed_total=None, time_limit=20, seed=0, explain=False)
+    assert exact.status in ("optimal", "feasible", "infeasible")
+    assert bool(named) <= (exact.status == "infeasible")
+
+
+def test_the_soundness_sample_does_name_units() -> None:
+    """The sample above is not vacuous: several of its seeds have a unit no area can hold, several not."""
+    named = [bool(stranded_units(p, split_parts(p), time_limit=5)) for p in map(_heavy_grid, range(16))]
+    assert 3 <= sum(named) <= 13
+
+
+def _partition(problem, **extra):
+    return solve_partition(problem, split_parts(problem), fixed_total=problem.areas,
+                           deadline=time.monotonic() + 20, list_until=time.monotonic() + 10, **extra)
+
+
+def _locked(seed: int, fixed: bool):
+    """Random 7-unit problems with a pin, a forced site and a previous plan to keep, in turn."""
+    problem = random_problem(seed, areas=2 if fixed else None)
+    lock = seed % 4
+    if lock == 1:
+        return replace(problem, pinned={0: 1})
+    if lock == 2:
+        return replace(problem, forced_open=frozenset({2}))
+    if lock == 3:
+        return replace(problem, previous={u: 0 for u in range(4)}, keep_weight=150.0)
+    return problem
+
+
+@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("fixed", [True, False])
+def test_set_partitioning_matches_brute_force(seed: int, fixed: bool) -> None:
+    problem = _locked(seed, fixed)
+    expected = brute_force(problem)
+    outcome = _partition(problem)
+    assert outcome is not None  # 7 units: the listing always finishes
+    if not np.isfinite(expected):
+        assert outcome.status == "infeasible"
+        return
+    assert outcome.status == "optimal"
+    assignment = np.array([outcome.assignment[u] for u in range(problem.n_units)])
+    assert _valid(problem, assignment, True)
+    assert outcome.objective == pytest.approx(expected, rel=1e-6, abs=1e-3)
+    assert model_objective(problem, assignment) == pytest.approx(expected, rel=1e-6, abs=1e-3)
+
+
+def test_set_partitioning_proves_infeasibility_no_single_unit_shows() -> None:
+    # a star: every unit fits some area, but the two areas asked cannot cover it together
+    distance = [[0.0, 1.0], [1.0, 2.0], [1.0, 2.0], [1.0, 0.0]]
+    problem = make_problem([(0, 1), (0, 2), (0, 3)], [400, 400, 400, 400], [0, 3], distance, max_voters=800,
+                           areas=2)
+    assert stranded_units(problem, split_parts(problem), time_limit=5) == []
+    assert _partition(problem).status == "infeasible"
+    result = solver.solve(problem, time_limit=10)
+    assert result.status == solver.STATUS_INFEASIBLE and result.stats["engine"] == "set-partition"
+
+
+@pytest.mark.parametrize(("seed", "areas"), [(13, None), (18, None), (10, 3), (14, 3)])
+def test_dropping_columns_by_a_known_plan_keeps_the_optimum(monkeypatch, seed: int, areas: int | None) -> None:
+    """On these seeds the relaxation is fractional, so the MIP runs; given the construction's plan
+    it runs on the columns that may beat that plan only, and reaches the same optimum."""
+    from solver import partition
+
+    kept = []
+    real = partition._Model.solve
+
+    def counting(self, keep, *, integral, deadline):
+        if integral:
+            kept.append(len(list(keep)))
+        return real(self, keep, integral=integral, deadline=deadline)
+
+    monkeypatch.setattr(partition._Model, "solve", counting)
+    problem = random_problem(seed, n=9, m=5, areas=areas)
+    full = _partition(problem)
+    assert full.status == "optimal" and kept == [full.columns]
+    start = solver.solve(problem, method="construction", time_limit=5)
+    assert start.status in (solver.STATUS_FEASIBLE, solver.STATUS_OPTIMAL)
+    known = {u: int(s) for u, s in enumerate(start.assignment.tolist())}
+    value = model_objective(problem, start.assignment)
+    narrowed = _partition(problem, known=known, known_value=value)
+    assert narrowed.status == "optimal" and narrowed.objective == pytest.approx(full.objective)
+    assert kept[1] < full.columns  # columns were dropped
+
+
+def test_listing_gives_up_past_its_limit() -> None:
+    problem = random_problem(3, n=9, m=5, areas=2)
+    assert list_areas(problem, split_parts(problem), fixed_total=2, deadline=time.monotonic() + 5, max_sets=5) is None
+    assert list_areas(problem, split_parts(problem), fixed_total=2, deadline=time.monotonic() + 5) is not None
+
+
+def test_with_the_count_decided_only_the_electoral_unit_with_no_plan_is_named() -> None:
+    # X-0: units 0-1, one plain area. X-1: a star with centre 2 (a site) and leaves 3, 4 and 5 (a
+    # site): each leaf fits an area with the centre, but two leaves without a site cannot both
+    distance = np.ones((6, 3))
+    problem = make_problem([(0, 1), (1, 2), (2, 3), (2, 4), (2, 5)], [400] * 6, [0, 2, 5], distance,
+                           groups=[0, 0, 1, 1, 1, 1], max_voters=800)
+    assert stranded_units(problem, split_parts(problem), time_limit=5) == []
+    assert np.isinf(brute_force(problem))
+    result = solver.solve(problem, time_limit=10)
+    assert result.status == solver.STATUS_INFEASIBLE
+    reason = result.diagnostics[0]
+    assert reason.code == "infeasible_structure" and reason.params["eu"] == "X-1"
+    assert set(reason.units) == {"U2", "U3", "U4", "U5"}
