@@ -85,27 +85,35 @@ def connected_sets(graph: PartGraph, root: int, *, above_root: bool = False) -> 
     root_bit = 1 << root
     frontier = [v for v in neighbours[root] if not (excluded >> v) & 1]
     yield root_bit, weights[root], room[root], sparse[root]
-    # frame: members, frontier, frontier mask, voters, room, all sparse, excluded mask, next candidate
+    # frame: members, frontier, frontier units not yet taken (mask), voters, room, all sparse,
+    # excluded mask, next candidate
     stack = [[root_bit, frontier, _mask(frontier), weights[root], room[root], sparse[root], excluded | root_bit, 0]]
     while stack:
         frame = stack[-1]
-        members, frontier, frontier_mask, voters, best_room, all_sparse, excluded, k = frame
+        members, frontier, waiting, voters, best_room, all_sparse, excluded, k = frame
         if k >= len(frontier):
             stack.pop()
             continue
         v = frontier[k]
+        bit = 1 << v
+        waiting ^= bit
+        frame[2] = waiting
+        frame[6] = excluded | bit  # later branches of this frame leave v out
         frame[7] = k + 1
-        frame[6] = excluded | (1 << v)  # later branches of this frame leave v out
         total = voters + weights[v]
         if total > limit:
             continue
-        grown = members | (1 << v)
-        blocked = grown | excluded | frontier_mask
-        added = [x for x in neighbours[v] if not (blocked >> x) & 1]
-        rest = frontier[k + 1:] + added
+        grown = members | bit
+        blocked = grown | excluded | waiting
+        added = []
+        added_mask = 0
+        for x in neighbours[v]:
+            if not (blocked >> x) & 1:
+                added.append(x)
+                added_mask |= 1 << x
         shape = (grown, total, max(best_room, room[v]), all_sparse and sparse[v])
         yield shape
-        stack.append([grown, rest, _mask(rest), total, shape[2], shape[3], excluded, 0])
+        stack.append([grown, frontier[k + 1:] + added, waiting | added_mask, total, shape[2], shape[3], excluded, 0])
 
 
 def _mask(units: list[int]) -> int:

@@ -10,13 +10,20 @@ districting exactly. Because the listing is complete, HiGHS's optimum over the c
 optimum of the problem, and "no cover exists" proves it infeasible.
 
 Measured on the Validi county instances with contiguity: ME (16 counties, 2 districts) and NH
-(10, 2, infeasible) are settled here; the assignment model needed 16.5 s and 3 s. Where the
-listing passes its limit (light units: most communes) nothing is kept and the usual route runs.
+(10, 2, infeasible) are settled here in 0.1 s; the assignment model needed 16.5 s and 3 s. SC
+(46 counties, 7 districts), which the paper left open after an hour, has 2.78 million light
+connected sets of which 310,580 can be a district: listed in about 6 s, its relaxation is
+fractional and HiGHS proves in about 27 s that no cover exists, so SC is infeasible. Every
+generated commune of 30 to 80 villages is settled here in 0.01 to 1.3 s. Where the listing passes
+its limits (light units: a ward of 1,000 blocks, most county instances) nothing is kept and the
+usual route runs.
+
+Sets are priced in blocks: a block's sets x sites costs are its sparse membership matrix times
+the pair costs, so hundreds of thousands of sets take a second.
 """
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 from typing import Sequence
@@ -28,10 +35,11 @@ from solver.pairs import keep_offset, model_pairs, pair_cost, site_cost
 from solver.parts import Part
 from solver.problem import PlanningProblem
 
-#: Connected sets visited at most, over all parts, before the listing gives up.
-MAX_SETS = 150_000
-#: Columns (valid sets with a site) at most in the set partitioning model.
-MAX_COLUMNS = 60_000
+#: Connected sets visited at most, over all parts, before the listing gives up (the time share the
+#: caller gives usually ends it first: about half a million sets a second).
+MAX_SETS = 5_000_000
+#: Valid sets at most (columns of the set partitioning model).
+MAX_COLUMNS = 500_000
 
 
 @dataclass(frozen=True)
@@ -47,77 +55,137 @@ class PartitionOutcome:
 
 
 @dataclass(frozen=True)
-class _Column:
-    units: tuple[int, ...]
-    site: int
-    cost: float
+class Columns:
+    """Listed areas, column by column: the units of column ``c`` are
+    ``members[starts[c]:starts[c + 1]]`` (problem indices), anchored at ``site[c]`` at ``cost[c]``."""
+
+    members: np.ndarray
+    starts: np.ndarray
+    site: np.ndarray
+    cost: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.site)
+
+    def take(self, keep: np.ndarray) -> "Columns":
+        """The columns ``keep``, in that order."""
+        members, starts = _gather(self.members, self.starts, keep)
+        return Columns(members, starts, self.site[keep], self.cost[keep])
+
+
+def _gather(members: np.ndarray, starts: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The flat members and starts of the sets ``keep`` of a flat listing."""
+    sizes = np.diff(starts)[keep]
+    new_starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    offsets = np.arange(int(new_starts[-1])) - np.repeat(new_starts[:-1], sizes)
+    return members[np.repeat(starts[:-1][keep], sizes) + offsets], new_starts
 
 
 def list_areas(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total: int | None, deadline: float,
-               max_sets: int = MAX_SETS, max_columns: int = MAX_COLUMNS) -> list[_Column] | None:
-    """Every area a valid plan of the parts may use, as (units, best site, cost) plus one column per
-    forced-open site that may anchor the set; None when the listing passes its limits or the time."""
-    cost = _pair_costs(problem, parts)
-    opening = site_cost(problem, fixed_total)
-    room = np.minimum(problem.capacity, problem.max_voters)
-    pinned_to: dict[int, set[int]] = {}
-    for u, s in problem.pinned.items():
-        pinned_to.setdefault(int(s), set()).add(int(u))
-    graphs = [part_graph(problem, part) for part in parts]
-    if not _few_enough(graphs, deadline, max_sets, max_columns):
+               list_until: float | None = None, max_sets: int = MAX_SETS,
+               max_columns: int = MAX_COLUMNS) -> Columns | None:
+    """Every area a valid plan of the parts may use, with the best site that may anchor it and its
+    cost, plus one column per forced-open site that may anchor it too. None when the listing passes
+    ``max_sets`` sets or ``max_columns`` valid ones, or ``list_until`` (the enumeration) or
+    ``deadline`` (the pricing) passes."""
+    found = _valid_sets(problem, parts, list_until or deadline, max_sets, max_columns)
+    if found is None:
         return None
-    columns: list[_Column] = []
-    for part, graph in zip(parts, graphs):
-        sites_of: dict[int, list[int]] = {}
-        for j in part.sites:
-            sites_of.setdefault(int(problem.site_unit[j]), []).append(j)
-        for root in range(len(graph.units)):
-            for count, shape in enumerate(connected_sets(graph, root, above_root=True)):
-                if count % 2048 == 0 and time.monotonic() > deadline:
-                    return None
-                if not graph.valid(shape):
-                    continue
-                members = graph.members(shape[0])
-                candidates = [j for u in members for j in sites_of.get(u, ()) if room[j] >= shape[1]]
-                if problem.pinned:
-                    candidates = _unpinned(problem, pinned_to, members, candidates)
-                if not candidates:
-                    continue
-                values = cost.take(members, axis=0).sum(axis=0).take(candidates) + opening
-                usable = [(float(v), j) for v, j in zip(values.tolist(), candidates) if math.isfinite(v)]
-                if not usable:
-                    continue
-                best_value, best_site = min(usable)
-                columns.append(_Column(tuple(members), best_site, best_value))
-                for value, j in usable:
-                    if j in problem.forced_open and j != best_site:
-                        columns.append(_Column(tuple(members), j, value))
-    return columns
+    members, starts, voters = found
+    return _priced(problem, parts, members, starts, voters, fixed_total, deadline)
 
 
-def _few_enough(graphs: list[PartGraph], deadline: float, max_sets: int, max_columns: int) -> bool:
-    """Whether the parts have at most ``max_sets`` light connected sets and ``max_columns`` valid ones:
-    counted first, without pricing any (a tenth of the time pricing takes), so that a listing that
-    would pass its limits stops early."""
-    visited = valid = 0
-    for graph in graphs:
+def _valid_sets(problem: PlanningProblem, parts: Sequence[Part], deadline: float, max_sets: int,
+                max_columns: int) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Every connected set of each part that may be an area (flat members, starts, voters)."""
+    visited = 0
+    masks: list[tuple[PartGraph, int]] = []
+    voters: list[int] = []
+    for part in parts:
+        graph = part_graph(problem, part)
         for root in range(len(graph.units)):
             for shape in connected_sets(graph, root, above_root=True):
                 visited += 1
-                valid += graph.valid(shape)
-                if visited > max_sets or valid > max_columns or \
+                if graph.valid(shape):
+                    masks.append((graph, shape[0]))
+                    voters.append(shape[1])
+                if visited > max_sets or len(masks) > max_columns or \
                         (visited % 4096 == 0 and time.monotonic() > deadline):
-                    return False
-    return True
+                    return None
+    flat: list[int] = []
+    starts = [0]
+    for graph, mask in masks:
+        flat.extend(graph.members(mask))
+        starts.append(len(flat))
+    return np.array(flat, dtype=np.int64), np.array(starts, dtype=np.int64), np.array(voters, dtype=np.int64)
 
 
-def _unpinned(problem: PlanningProblem, pinned_to: dict[int, set[int]], members: list[int],
-              candidates: list[int]) -> list[int]:
-    """The sites that may anchor ``members`` given the pins: every pinned member pinned to it, and
-    every unit pinned to it a member."""
-    inside = set(members)
-    return [j for j in candidates if pinned_to.get(j, set()) <= inside
-            and all(problem.pinned.get(u, j) == j for u in members)]
+#: Sets priced together (a dense block of sets x sites at a time).
+CHUNK = 20_000
+
+
+def _priced(problem: PlanningProblem, parts: Sequence[Part], members: np.ndarray, starts: np.ndarray,
+            voters: np.ndarray, fixed_total: int | None, deadline: float) -> Columns | None:
+    """Each set's best site (standing in it, holding its voters, honouring the pins) and its cost, in
+    blocks: the cost of every site for a block is its membership matrix times the pair costs."""
+    from scipy import sparse
+
+    cost = _pair_costs(problem, parts)
+    finite = np.isfinite(cost)
+    cost = np.where(finite, cost, 0.0)
+    stands = np.zeros((problem.n_units, problem.n_sites))
+    stands[problem.site_unit, np.arange(problem.n_sites)] = 1.0
+    room = np.minimum(problem.capacity, problem.max_voters)
+    opening = site_cost(problem, fixed_total)
+    forced = np.array(sorted(problem.forced_open), dtype=np.int64)
+    chosen_sets: list[np.ndarray] = []
+    chosen_sites: list[np.ndarray] = []
+    chosen_costs: list[np.ndarray] = []
+    for first in range(0, len(voters), CHUNK):
+        if time.monotonic() > deadline:
+            return None
+        block = np.arange(first, min(first + CHUNK, len(voters)))
+        flat, block_starts = _gather(members, starts, block)
+        matrix = sparse.csr_matrix((np.ones(len(flat)), flat, block_starts), shape=(len(block), problem.n_units))
+        values = np.asarray(matrix @ cost) + opening
+        # a site may anchor the set: it stands in it, holds its voters, reaches all of it
+        usable = (np.asarray(matrix @ stands) > 0) & (room[None, :] >= voters[block][:, None])
+        usable &= np.asarray(matrix @ (~finite).astype(float)) == 0
+        if problem.pinned:
+            usable &= _pins_allow(problem, matrix)
+        values = np.where(usable, values, np.inf)
+        best = np.argmin(values, axis=1)
+        rows = np.arange(len(block))
+        ok = np.isfinite(values[rows, best])
+        chosen_sets.append(block[ok])
+        chosen_sites.append(best[ok])
+        chosen_costs.append(values[rows, best][ok])
+        for j in forced.tolist():  # the forced site too, where it may anchor the set and is not the best
+            extra = usable[:, j] & (best != j)
+            chosen_sets.append(block[extra])
+            chosen_sites.append(np.full(int(extra.sum()), j))
+            chosen_costs.append(values[extra, j])
+    which = np.concatenate(chosen_sets).astype(np.int64) if chosen_sets else np.zeros(0, dtype=np.int64)
+    flat, new_starts = _gather(members, starts, which)
+    return Columns(flat, new_starts, np.concatenate(chosen_sites).astype(np.int64) if chosen_sites else
+                   np.zeros(0, dtype=np.int64), np.concatenate(chosen_costs) if chosen_costs else np.zeros(0))
+
+
+def _pins_allow(problem: PlanningProblem, matrix) -> np.ndarray:
+    """Sets x sites: False where a pinned member is pinned elsewhere, or a unit pinned to the site is
+    not a member."""
+    allow = np.ones((matrix.shape[0], problem.n_sites), dtype=bool)
+    pinned_to: dict[int, list[int]] = {}
+    for u, s in problem.pinned.items():
+        pinned_to.setdefault(int(s), []).append(int(u))
+        holds = np.asarray(matrix[:, int(u)].todense()).ravel() > 0
+        others = np.ones(problem.n_sites, dtype=bool)
+        others[int(s)] = False
+        allow[np.ix_(holds, others)] = False
+    for s, units in pinned_to.items():
+        holds_all = np.asarray(matrix[:, units].sum(axis=1)).ravel() == len(units)
+        allow[~holds_all, s] = False
+    return allow
 
 
 def _pair_costs(problem: PlanningProblem, parts: Sequence[Part]) -> np.ndarray:
@@ -133,11 +201,12 @@ def _pair_costs(problem: PlanningProblem, parts: Sequence[Part]) -> np.ndarray:
 def solve_partition(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total: int | None,
                     deadline: float, list_until: float, known: dict[int, int] | None = None,
                     known_value: float | None = None) -> PartitionOutcome | None:
-    """The best plan over every listed area (the listing must end by ``list_until``, HiGHS by
-    ``deadline``); None when the listing did not finish, so nothing is proven. ``known`` (a valid
-    plan of value ``known_value``) lets the columns that cannot beat it be dropped before the MIP."""
+    """The best plan over every listed area (the enumeration must end by ``list_until``, the pricing
+    and HiGHS by ``deadline``); None when the listing did not finish, so nothing is proven.
+    ``known`` (a valid plan of value ``known_value``) lets the columns that cannot beat it be
+    dropped before the MIP."""
     start = time.monotonic()
-    columns = list_areas(problem, parts, fixed_total=fixed_total, deadline=list_until)
+    columns = list_areas(problem, parts, fixed_total=fixed_total, deadline=deadline, list_until=list_until)
     if columns is None:
         return None
     offset = keep_offset(problem, parts)
@@ -149,27 +218,36 @@ def solve_partition(problem: PlanningProblem, parts: Sequence[Part], *, fixed_to
 
     if model is None:  # a unit or a forced site in no listed area: no plan at all
         return outcome("infeasible")
-    relaxed = model.solve(range(len(columns)), integral=False, deadline=deadline)
+    relaxed = model.solve(model.columns, integral=False, deadline=deadline)
     if relaxed.status != "optimal":
         return outcome(relaxed.status)
     bound = relaxed.value + offset
     if np.all((relaxed.x < 1e-7) | (relaxed.x > 1 - 1e-7)):  # the relaxation is a plan: the usual case
-        return outcome("optimal", model.plan(relaxed.x), bound, bound)
+        return outcome("optimal", _plan(model.columns, relaxed.x), bound, bound)
     has_known = known is not None and known_value is not None
-    keep = list(range(len(columns)))
+    kept = model.columns
     if has_known:  # only columns whose reduced cost leaves room to beat the known plan
         slack = known_value - bound + 1e-6 * max(1.0, abs(known_value))
-        keep = np.flatnonzero(relaxed.reduced <= slack).tolist()
-    solved = model.solve(keep, integral=True, deadline=deadline)
+        kept = kept.take(np.flatnonzero(relaxed.reduced <= slack))
+    solved = model.solve(kept, integral=True, deadline=deadline)
     if solved.status == "infeasible":  # no plan better than the known one (or none at all)
         return outcome("optimal", known, known_value, known_value) if has_known else outcome("infeasible")
     if solved.status == "unknown":
         return outcome("unknown", bound=bound)
-    plan, value = model.plan(solved.x, keep), solved.value + offset
+    plan, value = _plan(kept, solved.x), solved.value + offset
     if has_known and known_value < value:
         plan, value = dict(known), known_value
     proven = solved.status == "optimal"
     return outcome("optimal" if proven else "feasible", plan, value, value if proven else bound)
+
+
+def _plan(columns: Columns, x: np.ndarray) -> dict[int, int]:
+    """The assignment of the columns chosen in ``x``."""
+    plan: dict[int, int] = {}
+    for c in np.flatnonzero(x > 0.5).tolist():
+        for u in columns.members[columns.starts[c]:columns.starts[c + 1]].tolist():
+            plan[u] = int(columns.site[c])
+    return plan
 
 
 @dataclass(frozen=True)
@@ -184,44 +262,55 @@ class _Solved:
 class _Model:
     """The set partitioning rows: each unit once, each forced site once, the fixed count."""
 
-    columns: list[_Column]
-    rows: list[list[int]]  # per column, its rows
+    columns: Columns
+    unit_row: np.ndarray  # per problem unit, its row (-1: not in the parts)
+    forced_row: np.ndarray  # per site, its row when forced open (-1: not forced)
+    count_row: int | None
     bounds: np.ndarray
 
     @staticmethod
-    def of(problem: PlanningProblem, parts: Sequence[Part], columns: list[_Column],
+    def of(problem: PlanningProblem, parts: Sequence[Part], columns: Columns,
            fixed_total: int | None) -> "_Model | None":
         """None when some unit or forced site is in no column (no plan exists)."""
         units = sorted(u for part in parts for u in part.units)
-        row = {u: r for r, u in enumerate(units)}
+        unit_row = np.full(problem.n_units, -1, dtype=np.int64)
+        unit_row[units] = np.arange(len(units))
         forced = sorted({j for part in parts for j in part.sites if j in problem.forced_open})
-        forced_row = {j: len(units) + r for r, j in enumerate(forced)}
-        count_row = len(units) + len(forced)
-        rows = []
-        for column in columns:
-            mine = [row[u] for u in column.units]
-            if column.site in forced_row:
-                mine.append(forced_row[column.site])
-            if fixed_total is not None:
-                mine.append(count_row)
-            rows.append(mine)
-        bounds = np.ones(count_row + (1 if fixed_total is not None else 0))
+        forced_row = np.full(problem.n_sites, -1, dtype=np.int64)
+        forced_row[forced] = len(units) + np.arange(len(forced))
+        n_rows = len(units) + len(forced)
+        count_row = n_rows if fixed_total is not None else None
+        bounds = np.ones(n_rows + (1 if fixed_total is not None else 0))
         if fixed_total is not None:
-            bounds[count_row] = fixed_total
+            bounds[n_rows] = fixed_total
+        model = _Model(columns, unit_row, forced_row, count_row, bounds)
         covered = np.zeros(len(bounds), dtype=bool)
-        for mine in rows:
-            covered[mine] = True
-        if not covered[:count_row].all():
+        covered[model.matrix(columns)[1]] = True
+        if not covered[:n_rows].all():
             return None
-        return _Model(columns, rows, bounds)
+        return model
 
-    def solve(self, keep: list[int] | range, *, integral: bool, deadline: float) -> _Solved:
-        """The relaxation over ``keep`` (with reduced costs), or the MIP over them."""
+    def matrix(self, columns: Columns) -> tuple[np.ndarray, np.ndarray]:
+        """Column starts and row indices of ``columns`` (all coefficients are 1)."""
+        sizes = np.diff(columns.starts)
+        forced = self.forced_row[columns.site] >= 0
+        counted = self.count_row is not None
+        lengths = sizes + forced + (1 if counted else 0)
+        starts = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        index = np.empty(int(starts[-1]), dtype=np.int64)
+        offsets = np.arange(len(columns.members)) - np.repeat(columns.starts[:-1], sizes)
+        index[np.repeat(starts[:-1], sizes) + offsets] = self.unit_row[columns.members]
+        index[(starts[:-1] + sizes)[forced]] = self.forced_row[columns.site[forced]]
+        if counted:
+            index[starts[1:] - 1] = self.count_row
+        return starts, index
+
+    def solve(self, columns: Columns, *, integral: bool, deadline: float) -> _Solved:
+        """The relaxation over ``columns`` (with reduced costs), or the MIP over them."""
         import highspy
 
         from solver.highs import _new_highs
 
-        keep = list(keep)
         highs = _new_highs()
         highs.setOptionValue("threads", 1)
         highs.setOptionValue("random_seed", 0)
@@ -231,24 +320,22 @@ class _Model:
             # MIP presolve on tens of thousands of set-partitioning columns takes longer than the
             # search (mountain-60, 36,544 columns: 27 s of presolve, 5 s for the whole MIP without)
             highs.setOptionValue("presolve", "off")
-        starts, index = [0], []
-        for c in keep:
-            index.extend(self.rows[c])
-            starts.append(len(index))
+        starts, index = self.matrix(columns)
+        n = len(columns)
         lp = highspy.HighsLp()
-        lp.num_col_ = len(keep)
+        lp.num_col_ = n
         lp.num_row_ = len(self.bounds)
-        lp.col_cost_ = np.array([self.columns[c].cost for c in keep], dtype=float)
-        lp.col_lower_ = np.zeros(len(keep))
-        lp.col_upper_ = np.ones(len(keep))
+        lp.col_cost_ = np.asarray(columns.cost, dtype=float)
+        lp.col_lower_ = np.zeros(n)
+        lp.col_upper_ = np.ones(n)
         lp.row_lower_ = self.bounds
         lp.row_upper_ = self.bounds
         lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.start_ = np.array(starts, dtype=np.int32)
-        lp.a_matrix_.index_ = np.array(index, dtype=np.int32)
+        lp.a_matrix_.start_ = starts.astype(np.int32)
+        lp.a_matrix_.index_ = index.astype(np.int32)
         lp.a_matrix_.value_ = np.ones(len(index))
         if integral:
-            lp.integrality_ = [highspy.HighsVarType.kInteger] * len(keep)
+            lp.integrality_ = [highspy.HighsVarType.kInteger] * n
         highs.passModel(lp)
         highs.run()
         state = highs.getModelStatus()
@@ -266,9 +353,3 @@ class _Model:
             return _Solved("unknown")
         return _Solved("optimal" if optimal else "feasible", float(info.objective_function_value),
                        np.array(solution.col_value))
-
-    def plan(self, x: np.ndarray, keep: list[int] | None = None) -> dict[int, int]:
-        """The assignment of the columns chosen in ``x`` (indexed like ``keep``)."""
-        chosen = range(len(self.columns)) if keep is None else keep
-        return {u: self.columns[c].site for c, v in zip(chosen, x.tolist()) if v > 0.5
-                for u in self.columns[c].units}

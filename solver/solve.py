@@ -74,9 +74,8 @@ STRANDED_SHARE = 0.05
 STRANDED_MAX_S = 2.0
 
 #: The set partitioning route (:mod:`solver.partition`): the listing may take this share of the
-#: time (at most LIST_MAX_S seconds), the listing and HiGHS together PARTITION_SHARE.
+#: time, the listing and HiGHS together PARTITION_SHARE.
 LIST_SHARE = 0.1
-LIST_MAX_S = 2.0
 PARTITION_SHARE = 0.5
 
 ProgressCallback = Callable[[str, float], None]
@@ -190,7 +189,7 @@ def _listed(problem: PlanningProblem, parts: list[Part], deadline: float) -> Par
         return None
     now = time.monotonic()
     outcome = solve_partition(problem, parts, fixed_total=problem.areas,
-                              list_until=now + min(LIST_MAX_S, LIST_SHARE * (deadline - now)),
+                              list_until=now + LIST_SHARE * (deadline - now),
                               deadline=now + PARTITION_SHARE * (deadline - now))
     locked = bool(problem.pinned or problem.forced_open or problem.forced_closed or problem.max_travel_km)
     if outcome is None or (outcome.status == "infeasible" and locked):
