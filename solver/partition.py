@@ -82,17 +82,17 @@ def _gather(members: np.ndarray, starts: np.ndarray, keep: np.ndarray) -> tuple[
 
 
 def list_areas(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total: int | None, deadline: float,
-               list_until: float | None = None, max_sets: int = MAX_SETS,
-               max_columns: int = MAX_COLUMNS) -> Columns | None:
+               list_until: float | None = None, max_sets: int = MAX_SETS, max_columns: int = MAX_COLUMNS,
+               per_area: float = 0.0) -> Columns | None:
     """Every area a valid plan of the parts may use, with the best site that may anchor it and its
     cost, plus one column per forced-open site that may anchor it too. None when the listing passes
     ``max_sets`` sets or ``max_columns`` valid ones, or ``list_until`` (the enumeration) or
-    ``deadline`` (the pricing) passes."""
+    ``deadline`` (the pricing) passes. ``per_area`` is added to every column's cost."""
     found = _valid_sets(problem, parts, list_until or deadline, max_sets, max_columns)
     if found is None:
         return None
     members, starts, voters = found
-    return _priced(problem, parts, members, starts, voters, fixed_total, deadline)
+    return _priced(problem, parts, members, starts, voters, site_cost(problem, fixed_total) + per_area, deadline)
 
 
 def _valid_sets(problem: PlanningProblem, parts: Sequence[Part], deadline: float, max_sets: int,
@@ -125,7 +125,7 @@ CHUNK = 20_000
 
 
 def _priced(problem: PlanningProblem, parts: Sequence[Part], members: np.ndarray, starts: np.ndarray,
-            voters: np.ndarray, fixed_total: int | None, deadline: float) -> Columns | None:
+            voters: np.ndarray, opening: float, deadline: float) -> Columns | None:
     """Each set's best site (standing in it, holding its voters, honouring the pins) and its cost, in
     blocks: the cost of every site for a block is its membership matrix times the pair costs."""
     from scipy import sparse
@@ -136,7 +136,6 @@ def _priced(problem: PlanningProblem, parts: Sequence[Part], members: np.ndarray
     stands = np.zeros((problem.n_units, problem.n_sites))
     stands[problem.site_unit, np.arange(problem.n_sites)] = 1.0
     room = np.minimum(problem.capacity, problem.max_voters)
-    opening = site_cost(problem, fixed_total)
     forced = np.array(sorted(problem.forced_open), dtype=np.int64)
     chosen_sets: list[np.ndarray] = []
     chosen_sites: list[np.ndarray] = []
@@ -206,7 +205,9 @@ def solve_partition(problem: PlanningProblem, parts: Sequence[Part], *, fixed_to
     ``known`` (a valid plan of value ``known_value``) lets the columns that cannot beat it be
     dropped before the MIP."""
     start = time.monotonic()
-    columns = list_areas(problem, parts, fixed_total=fixed_total, deadline=deadline, list_until=list_until)
+    per_area = _fewest_first(problem, parts, fixed_total)
+    columns = list_areas(problem, parts, fixed_total=fixed_total, deadline=deadline, list_until=list_until,
+                         per_area=per_area)
     if columns is None:
         return None
     offset = keep_offset(problem, parts)
@@ -214,6 +215,9 @@ def solve_partition(problem: PlanningProblem, parts: Sequence[Part], *, fixed_to
 
     def outcome(status: str, plan: dict[int, int] | None = None, value: float | None = None,
                 bound: float | None = None) -> PartitionOutcome:
+        if per_area and plan:  # the model's objective: travel alone, the count came first
+            value = value - per_area * len(set(plan.values())) if value is not None else None
+            bound = value if status == "optimal" else None
         return PartitionOutcome(status, plan or {}, value, bound, len(columns), time.monotonic() - start)
 
     if model is None:  # a unit or a forced site in no listed area: no plan at all
@@ -227,18 +231,31 @@ def solve_partition(problem: PlanningProblem, parts: Sequence[Part], *, fixed_to
     has_known = known is not None and known_value is not None
     kept = model.columns
     if has_known:  # only columns whose reduced cost leaves room to beat the known plan
-        slack = known_value - bound + 1e-6 * max(1.0, abs(known_value))
+        slack = known_value + per_area * len(set(known.values())) - bound + 1e-6 * max(1.0, abs(known_value))
         kept = kept.take(np.flatnonzero(relaxed.reduced <= slack))
     solved = model.solve(kept, integral=True, deadline=deadline)
     if solved.status == "infeasible":  # no plan better than the known one (or none at all)
-        return outcome("optimal", known, known_value, known_value) if has_known else outcome("infeasible")
+        if has_known:
+            return outcome("optimal", known, known_value + per_area * len(set(known.values())), known_value)
+        return outcome("infeasible")
     if solved.status == "unknown":
         return outcome("unknown", bound=bound)
     plan, value = _plan(kept, solved.x), solved.value + offset
-    if has_known and known_value < value:
-        plan, value = dict(known), known_value
+    if has_known and known_value + per_area * len(set(known.values())) < value:
+        plan, value = dict(known), known_value + per_area * len(set(known.values()))
     proven = solved.status == "optimal"
     return outcome("optimal" if proven else "feasible", plan, value, value if proven else bound)
+
+
+def _fewest_first(problem: PlanningProblem, parts: Sequence[Part], fixed_total: int | None) -> float:
+    """With the count decided by a travel bound (fewest areas, then least travel), a price per area
+    above any travel a plan can have, so that the optimum over the columns is that order's; 0 in
+    the other modes (their count is fixed or priced in the objective itself)."""
+    if fixed_total is not None or problem.max_travel_km is None:
+        return 0.0
+    cost = _pair_costs(problem, parts)
+    worst = np.where(np.isfinite(cost), np.abs(cost), 0.0).max(axis=1, initial=0.0)
+    return 1.0 + float(worst.sum()) + problem.keep_weight * len(problem.previous)
 
 
 def _plan(columns: Columns, x: np.ndarray) -> dict[int, int]:

@@ -180,12 +180,10 @@ def solve(problem: PlanningProblem, *, time_limit: float = 60.0, seed: int = 0, 
 
 
 def _listed(problem: PlanningProblem, parts: list[Part], deadline: float) -> PartitionOutcome | None:
-    """The set partitioning route (:mod:`solver.partition`) where it applies: contiguity, and the count
-    fixed or priced (the fewest areas within a travel bound is the exact model's). None when the
-    listing did not finish in its share of the time, or found no plan where a lock may be the cause
-    (the exact model then names the lock)."""
-    if not problem.contiguity or (problem.areas is None and problem.max_travel_km is not None) \
-            or not highs_available():
+    """The set partitioning route (:mod:`solver.partition`) where it applies: with contiguity. None
+    when the listing did not finish in its share of the time, or found no plan where a lock may be
+    the cause (the exact model then names the lock)."""
+    if not problem.contiguity or not highs_available():
         return None
     now = time.monotonic()
     outcome = solve_partition(problem, parts, fixed_total=problem.areas,

@@ -224,3 +224,23 @@ def test_with_the_count_decided_only_the_electoral_unit_with_no_plan_is_named() 
     reason = result.diagnostics[0]
     assert reason.code == "infeasible_structure" and reason.params["eu"] == "X-1"
     assert set(reason.units) == {"U2", "U3", "U4", "U5"}
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_with_a_travel_bound_the_listing_gives_the_fewest_areas_then_least_travel(seed: int) -> None:
+    problem = random_problem(seed, n=8, m=4)
+    loose = solver.solve(replace(problem, areas=3), time_limit=10, method="exact")
+    if loose.status != solver.STATUS_OPTIMAL:
+        pytest.skip("no 3-area plan to take a travel bound from")
+    bound = float(problem.distance[np.arange(problem.n_units), loose.assignment].max())
+    bounded = replace(problem, areas=None, max_travel_km=bound)
+    listed = _partition(bounded)
+    exact = solver.solve(bounded, time_limit=20, method="exact")
+    assert listed.status == exact.status == "optimal"
+    plan = np.array([listed.assignment[u] for u in range(problem.n_units)])
+    assert _valid(bounded, plan, True)
+    assert len(set(plan.tolist())) == len(set(exact.assignment.tolist()))
+    assert listed.objective == pytest.approx(exact.objective, rel=1e-6, abs=1e-3)
+    assert listed.objective == pytest.approx(model_objective(bounded, plan), rel=1e-6, abs=1e-3)
+    result = solver.solve(bounded, time_limit=10)
+    assert result.stats["engine"] == "set-partition" and result.objective == pytest.approx(exact.objective)
