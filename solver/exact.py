@@ -162,13 +162,16 @@ def build_model(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total:
                 model.add(x[v, j] <= sum(x[u, j] for u in separator if (u, j) in x))
     # --- locks
     for u, j in sorted(problem.pinned.items()):
-        if (u, j) in x:
-            literal = assumption(f"pin[{u}]", Diagnostic("conflict_pin", {"unit": problem.unit_ids[u],
-                                                                          "site": problem.site_ids[j]}))
-            if literal is not None:
-                model.add_implication(literal, x[u, j])
-            else:
-                model.add(x[u, j] == 1)
+        if not any(u in part.units for part in parts):
+            continue
+        literal = assumption(f"pin[{u}]", Diagnostic("conflict_pin", {"unit": problem.unit_ids[u],
+                                                                      "site": problem.site_ids[j]}))
+        # a pin to a site the unit cannot reach (no such pair in the model) cannot hold
+        served = x[u, j] if (u, j) in x else model.new_constant(0)
+        if literal is not None:
+            model.add_implication(literal, served)
+        else:
+            model.add(served == 1)
     for j in sorted(problem.forced_open):
         if j in y:
             literal = assumption(f"open[{j}]", Diagnostic("conflict_open", {"site": problem.site_ids[j]}))

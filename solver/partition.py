@@ -215,8 +215,8 @@ def solve_partition(problem: PlanningProblem, parts: Sequence[Part], *, fixed_to
 
     def outcome(status: str, plan: dict[int, int] | None = None, value: float | None = None,
                 bound: float | None = None) -> PartitionOutcome:
-        if per_area and plan:  # the model's objective: travel alone, the count came first
-            value = value - per_area * len(set(plan.values())) if value is not None else None
+        if per_area:  # the model's objective is travel alone (the count came first): no bound short of a proof
+            value = value - per_area * len(set(plan.values())) if value is not None and plan else None
             bound = value if status == "optimal" else None
         return PartitionOutcome(status, plan or {}, value, bound, len(columns), time.monotonic() - start)
 

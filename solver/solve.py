@@ -150,8 +150,7 @@ def solve(problem: PlanningProblem, *, time_limit: float = 60.0, seed: int = 0, 
             outcome = _solve_decided(problem, parts, hint, deadline, seed, method, on_progress, formulation,
                                      threads)
         if listed is not None and listed.bound is not None:  # the listing's bound holds for the whole problem
-            known = outcome[2]
-            outcome = (*outcome[:2], listed.bound if known is None else max(known, listed.bound), *outcome[3:])
+            outcome = _with_listed_bound(problem, outcome, listed.bound)
     assignment, statuses, bound, diagnostics, stats = outcome
     seconds = time.monotonic() - start
     if diagnostics:
@@ -168,8 +167,7 @@ def solve(problem: PlanningProblem, *, time_limit: float = 60.0, seed: int = 0, 
         gap = max(0.0, (objective - bound) / objective)
     elif bound is not None:
         gap = 0.0
-    status = STATUS_OPTIMAL if all(s == "optimal" for s in statuses) or \
-        (bound is not None and bound >= objective - 1e-6 * max(1.0, abs(objective))) else STATUS_FEASIBLE
+    status = STATUS_OPTIMAL if all(s == "optimal" for s in statuses) else STATUS_FEASIBLE
     if status == STATUS_OPTIMAL:  # proven on distances rounded to the metre
         bound, gap = objective, 0.0
     stats = {**stats, "travel_voter_km": round(travel_objective(problem, assignment), 3),
@@ -193,6 +191,18 @@ def _listed(problem: PlanningProblem, parts: list[Part], deadline: float) -> Par
     if outcome is None or (outcome.status == "infeasible" and locked):
         return None
     return outcome
+
+
+def _with_listed_bound(problem: PlanningProblem, outcome: tuple, listed_bound: float) -> tuple:
+    """The usual route's outcome with the set partitioning's bound (valid for the whole problem, the
+    count fixed or priced) merged in: optimal when it meets the plan."""
+    assignment, statuses, bound, diagnostics, stats = outcome
+    bound = listed_bound if bound is None else max(bound, listed_bound)
+    if not (assignment < 0).any():
+        value = model_objective(problem, assignment)
+        if bound >= value - 1e-6 * max(1.0, abs(value)):
+            statuses = ["optimal"]
+    return assignment, statuses, bound, diagnostics, stats
 
 
 def _listed_outcome(problem: PlanningProblem, parts: list[Part], listed: PartitionOutcome, deadline: float):
@@ -248,7 +258,10 @@ def _solve_fixed(problem: PlanningProblem, parts: list[Part], hint: dict[int, in
             bound += value
         for u, s in chosen_all.items():
             assignment[u] = s
-        if all(problem.pinned.get(u, s) == s for u, s in chosen_all.items()):
+        within = problem.max_travel_km is None or all(
+            problem.weights[u] <= 0 or problem.distance[u, s] <= problem.max_travel_km + 1e-9
+            for u, s in chosen_all.items())
+        if within and all(problem.pinned.get(u, s) == s for u, s in chosen_all.items()):
             return assignment, ["optimal"], bound, [], {"engine": "enumeration"}
         assignment[:] = -1
     if method == "auto" and highs_available():

@@ -244,3 +244,46 @@ def test_with_a_travel_bound_the_listing_gives_the_fewest_areas_then_least_trave
     assert listed.objective == pytest.approx(model_objective(bounded, plan), rel=1e-6, abs=1e-3)
     result = solver.solve(bounded, time_limit=10)
     assert result.stats["engine"] == "set-partition" and result.objective == pytest.approx(exact.objective)
+
+
+def test_one_area_per_part_still_keeps_the_travel_bound() -> None:
+    """One area for the one part: every site leaves some voters beyond the bound, so no plan (the
+    shortcut that picks the part's best site used to ignore the bound)."""
+    distance = [[0.0, 0.274, 5.338], [0.274, 0.0, 5.592], [5.338, 5.592, 0.0]]
+    problem = make_problem([(0, 1), (1, 2)], [0, 242, 640], [0, 1, 2], distance, min_voters=100, max_voters=2500,
+                           areas=1, max_travel_km=2.68)
+    assert np.isinf(brute_force(problem))
+    result = solver.solve(problem, time_limit=5)
+    assert result.status == solver.STATUS_INFEASIBLE
+    assert "conflict_travel" in {d.code for d in result.diagnostics}
+
+
+def test_a_pin_to_a_site_the_unit_cannot_reach_is_a_conflict() -> None:
+    """Unit U2 is pinned to the site in U0, but U1 between them cannot reach that site (no road):
+    the area would be in pieces, so the pin cannot hold (it used to be dropped silently)."""
+    distance = [[0.0, 1.0], [np.inf, 0.5], [1.0, 0.2]]
+    problem = make_problem([(0, 1), (1, 2)], [500, 500, 500], [0, 1], distance, max_voters=2000, pinned={2: 0})
+    assert np.isinf(brute_force(problem))
+    result = solver.solve(problem, time_limit=5)
+    assert result.status == solver.STATUS_INFEASIBLE
+    assert any(d.code == "conflict_pin" and d.params["unit"] == "U2" for d in result.diagnostics)
+
+
+def test_with_a_travel_bound_a_stopped_mip_gives_no_bound(monkeypatch) -> None:
+    """The per-area price is no travel: when the MIP stops without a plan, the relaxation's value is
+    not reported as a bound (it would make any plan look optimal)."""
+    from solver import partition
+
+    real = partition._Model.solve
+
+    def stopped(self, keep, *, integral, deadline):
+        return partition._Solved("unknown") if integral else real(self, keep, integral=integral, deadline=deadline)
+
+    monkeypatch.setattr(partition._Model, "solve", stopped)
+    for seed in range(20):
+        problem = replace(random_problem(seed, n=9, m=5), max_travel_km=4.0)
+        outcome = _partition(problem)
+        if outcome is not None and outcome.status == "unknown":
+            assert outcome.bound is None
+            return
+    pytest.fail("no seed had a fractional relaxation")
