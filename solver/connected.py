@@ -26,7 +26,7 @@ from solver.parts import Part
 from solver.problem import Diagnostic, PlanningProblem
 
 #: A set the enumeration produced: (members as a bit mask over the part's units, voters, the most
-#: voters a site standing in it may hold (0: no site), whether every member is sparse).
+#: voters a site standing in it may hold (-1: no site), whether every member is sparse).
 Shape = tuple[int, int, int, bool]
 
 
@@ -37,7 +37,7 @@ class PartGraph:
     units: tuple[int, ...]
     neighbours: tuple[tuple[int, ...], ...]
     weights: tuple[int, ...]
-    #: per unit, the most voters an area anchored at a site standing in it may hold (0: no open site)
+    #: per unit, the most voters an area anchored at a site standing in it may hold (-1: no open site)
     room: tuple[int, ...]
     sparse: tuple[bool, ...]
     min_voters: int
@@ -48,7 +48,7 @@ class PartGraph:
         """Whether the set may be an area: a site standing in it holds its voters, and they reach the
         minimum unless every member is sparse."""
         _members, voters, room, sparse = shape
-        return room > 0 and voters <= room and (voters >= self.min_voters or sparse)
+        return voters <= room and (voters >= self.min_voters or sparse)  # room -1: no site in the set
 
     def members(self, mask: int) -> list[int]:
         """The problem's unit indices of a mask."""
@@ -63,7 +63,7 @@ class PartGraph:
 def part_graph(problem: PlanningProblem, part: Part) -> PartGraph:
     """The part's adjacency (edges inside it only), voters and site room, indexed locally."""
     local = {u: i for i, u in enumerate(part.units)}
-    room = [0] * len(part.units)
+    room = [-1] * len(part.units)
     for j in part.sites:
         i = local[int(problem.site_unit[j])]
         room[i] = max(room[i], int(min(int(problem.capacity[j]), problem.max_voters)))
@@ -71,7 +71,7 @@ def part_graph(problem: PlanningProblem, part: Part) -> PartGraph:
                        for u in part.units)
     return PartGraph(part.units, neighbours, tuple(int(problem.weights[u]) for u in part.units), tuple(room),
                      tuple(bool(problem.sparse[u]) for u in part.units), int(problem.min_voters),
-                     max(room, default=0))
+                     max(max(room, default=0), 0))
 
 
 def connected_sets(graph: PartGraph, root: int, *, above_root: bool = False) -> Iterator[Shape]:

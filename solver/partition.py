@@ -31,9 +31,9 @@ from typing import Sequence
 import numpy as np
 
 from solver.connected import PartGraph, connected_sets, part_graph
-from solver.pairs import keep_offset, model_pairs, pair_cost, site_cost
+from solver.pairs import keep_offset, site_cost
 from solver.parts import Part
-from solver.problem import PlanningProblem
+from solver.problem import UNREACHABLE_KM, PlanningProblem
 
 #: Connected sets visited at most, over all parts, before the listing gives up (the time share the
 #: caller gives usually ends it first: about half a million sets a second).
@@ -63,14 +63,11 @@ class Columns:
     starts: np.ndarray
     site: np.ndarray
     cost: np.ndarray
+    #: the price per area included in ``cost`` to put the fewest areas first (travel-bound mode), else 0
+    per_area: float = 0.0
 
     def __len__(self) -> int:
         return len(self.site)
-
-    def take(self, keep: np.ndarray) -> "Columns":
-        """The columns ``keep``, in that order."""
-        members, starts = _gather(self.members, self.starts, keep)
-        return Columns(members, starts, self.site[keep], self.cost[keep])
 
 
 def _gather(members: np.ndarray, starts: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -82,17 +79,19 @@ def _gather(members: np.ndarray, starts: np.ndarray, keep: np.ndarray) -> tuple[
 
 
 def list_areas(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total: int | None, deadline: float,
-               list_until: float | None = None, max_sets: int = MAX_SETS, max_columns: int = MAX_COLUMNS,
-               per_area: float = 0.0) -> Columns | None:
+               list_until: float | None = None, max_sets: int = MAX_SETS,
+               max_columns: int = MAX_COLUMNS) -> Columns | None:
     """Every area a valid plan of the parts may use, with the best site that may anchor it and its
     cost, plus one column per forced-open site that may anchor it too. None when the listing passes
     ``max_sets`` sets or ``max_columns`` valid ones, or ``list_until`` (the enumeration) or
-    ``deadline`` (the pricing) passes. ``per_area`` is added to every column's cost."""
+    ``deadline`` (the pricing) passes. With the count decided by a travel bound, every column also
+    costs a price per area above any plan's travel, so that the optimum has the fewest areas and
+    then the least travel."""
     found = _valid_sets(problem, parts, list_until or deadline, max_sets, max_columns)
     if found is None:
         return None
     members, starts, voters = found
-    return _priced(problem, parts, members, starts, voters, site_cost(problem, fixed_total) + per_area, deadline)
+    return _priced(problem, parts, members, starts, voters, fixed_total, deadline)
 
 
 def _valid_sets(problem: PlanningProblem, parts: Sequence[Part], deadline: float, max_sets: int,
@@ -120,30 +119,39 @@ def _valid_sets(problem: PlanningProblem, parts: Sequence[Part], deadline: float
     return np.array(flat, dtype=np.int64), np.array(starts, dtype=np.int64), np.array(voters, dtype=np.int64)
 
 
-#: Sets priced together (a dense block of sets x sites at a time).
+#: Sets priced together (a dense block of sets x sites at a time), at most CHUNK_CELLS cells.
 CHUNK = 20_000
+CHUNK_CELLS = 2_000_000
 
 
 def _priced(problem: PlanningProblem, parts: Sequence[Part], members: np.ndarray, starts: np.ndarray,
-            voters: np.ndarray, opening: float, deadline: float) -> Columns | None:
+            voters: np.ndarray, fixed_total: int | None, deadline: float) -> Columns | None:
     """Each set's best site (standing in it, holding its voters, honouring the pins) and its cost, in
     blocks: the cost of every site for a block is its membership matrix times the pair costs."""
     from scipy import sparse
 
-    cost = _pair_costs(problem, parts)
+    cost = _pair_costs(problem)
     finite = np.isfinite(cost)
     cost = np.where(finite, cost, 0.0)
+    per_area = 0.0
+    if fixed_total is None and problem.max_travel_km is not None:  # fewest areas first
+        units = np.unique(members)
+        per_area = 1.0 + float(np.abs(cost[units]).max(axis=1, initial=0.0).sum()) + \
+            problem.keep_weight * len(problem.previous)
+    opening = site_cost(problem, fixed_total) + per_area
+    open_sites = np.array(sorted(j for part in parts for j in part.sites), dtype=np.int64)
     stands = np.zeros((problem.n_units, problem.n_sites))
-    stands[problem.site_unit, np.arange(problem.n_sites)] = 1.0
+    stands[problem.site_unit[open_sites], open_sites] = 1.0  # forced-closed sites anchor nothing
     room = np.minimum(problem.capacity, problem.max_voters)
     forced = np.array(sorted(problem.forced_open), dtype=np.int64)
     chosen_sets: list[np.ndarray] = []
     chosen_sites: list[np.ndarray] = []
     chosen_costs: list[np.ndarray] = []
-    for first in range(0, len(voters), CHUNK):
+    chunk = max(1, min(CHUNK, CHUNK_CELLS // max(1, problem.n_sites)))
+    for first in range(0, len(voters), chunk):
         if time.monotonic() > deadline:
             return None
-        block = np.arange(first, min(first + CHUNK, len(voters)))
+        block = np.arange(first, min(first + chunk, len(voters)))
         flat, block_starts = _gather(members, starts, block)
         matrix = sparse.csr_matrix((np.ones(len(flat)), flat, block_starts), shape=(len(block), problem.n_units))
         values = np.asarray(matrix @ cost) + opening
@@ -167,7 +175,8 @@ def _priced(problem: PlanningProblem, parts: Sequence[Part], members: np.ndarray
     which = np.concatenate(chosen_sets).astype(np.int64) if chosen_sets else np.zeros(0, dtype=np.int64)
     flat, new_starts = _gather(members, starts, which)
     return Columns(flat, new_starts, np.concatenate(chosen_sites).astype(np.int64) if chosen_sites else
-                   np.zeros(0, dtype=np.int64), np.concatenate(chosen_costs) if chosen_costs else np.zeros(0))
+                   np.zeros(0, dtype=np.int64), np.concatenate(chosen_costs) if chosen_costs else np.zeros(0),
+                   per_area)
 
 
 def _pins_allow(problem: PlanningProblem, matrix) -> np.ndarray:
@@ -187,29 +196,34 @@ def _pins_allow(problem: PlanningProblem, matrix) -> np.ndarray:
     return allow
 
 
-def _pair_costs(problem: PlanningProblem, parts: Sequence[Part]) -> np.ndarray:
-    """Units x sites: the model's cost of each pair it has (travel bound, reachability), inf elsewhere."""
-    cost = np.full((problem.n_units, problem.n_sites), np.inf)
-    for part in parts:
-        for j, units in model_pairs(problem, part).items():
-            for i in units:
-                cost[i, j] = pair_cost(problem, i, j)
-    return cost
+def _pair_costs(problem: PlanningProblem) -> np.ndarray:
+    """Units x sites: the model's cost of serving each unit from each site (as
+    :func:`solver.pairs.pair_cost`), inf where the model has no such pair: unreachable, or beyond the
+    travel bound for a unit with voters; a site's own unit always has its pair. Contiguity's
+    filter of the pairs (a light enough chain to the site) holds for every listed set already."""
+    distance = problem.distance
+    finite = np.isfinite(distance)
+    own = np.zeros(distance.shape, dtype=bool)
+    own[problem.site_unit, np.arange(problem.n_sites)] = True
+    cost = problem.cost_w[:, None].astype(float) * np.where(finite, distance, UNREACHABLE_KM)
+    allowed = finite
+    if problem.max_travel_km is not None:
+        allowed = allowed & ~((problem.weights[:, None] > 0) & (distance > problem.max_travel_km + 1e-9))
+    if problem.previous and problem.keep_weight > 0:
+        for u, j in problem.previous.items():
+            cost[int(u), int(j)] -= problem.keep_weight
+    return np.where(allowed | own, cost, np.inf)
 
 
 def solve_partition(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total: int | None,
-                    deadline: float, list_until: float, known: dict[int, int] | None = None,
-                    known_value: float | None = None) -> PartitionOutcome | None:
+                    deadline: float, list_until: float) -> PartitionOutcome | None:
     """The best plan over every listed area (the enumeration must end by ``list_until``, the pricing
-    and HiGHS by ``deadline``); None when the listing did not finish, so nothing is proven.
-    ``known`` (a valid plan of value ``known_value``) lets the columns that cannot beat it be
-    dropped before the MIP."""
+    and HiGHS by ``deadline``); None when the listing did not finish, so nothing is proven."""
     start = time.monotonic()
-    per_area = _fewest_first(problem, parts, fixed_total)
-    columns = list_areas(problem, parts, fixed_total=fixed_total, deadline=deadline, list_until=list_until,
-                         per_area=per_area)
+    columns = list_areas(problem, parts, fixed_total=fixed_total, deadline=deadline, list_until=list_until)
     if columns is None:
         return None
+    per_area = columns.per_area
     offset = keep_offset(problem, parts)
     model = _Model.of(problem, parts, columns, fixed_total)
 
@@ -222,40 +236,23 @@ def solve_partition(problem: PlanningProblem, parts: Sequence[Part], *, fixed_to
 
     if model is None:  # a unit or a forced site in no listed area: no plan at all
         return outcome("infeasible")
+    began = time.monotonic()
     relaxed = model.solve(model.columns, integral=False, deadline=deadline)
     if relaxed.status != "optimal":
         return outcome(relaxed.status)
     bound = relaxed.value + offset
     if np.all((relaxed.x < 1e-7) | (relaxed.x > 1 - 1e-7)):  # the relaxation is a plan: the usual case
         return outcome("optimal", _plan(model.columns, relaxed.x), bound, bound)
-    has_known = known is not None and known_value is not None
-    kept = model.columns
-    if has_known:  # only columns whose reduced cost leaves room to beat the known plan
-        slack = known_value + per_area * len(set(known.values())) - bound + 1e-6 * max(1.0, abs(known_value))
-        kept = kept.take(np.flatnonzero(relaxed.reduced <= slack))
-    solved = model.solve(kept, integral=True, deadline=deadline)
-    if solved.status == "infeasible":  # no plan better than the known one (or none at all)
-        if has_known:
-            return outcome("optimal", known, known_value + per_area * len(set(known.values())), known_value)
+    # the MIP solves that relaxation again first: keep its time in hand so as to end by the deadline
+    solved = model.solve(model.columns, integral=True, deadline=deadline - (time.monotonic() - began))
+    if solved.status == "infeasible":
         return outcome("infeasible")
     if solved.status == "unknown":
         return outcome("unknown", bound=bound)
-    plan, value = _plan(kept, solved.x), solved.value + offset
-    if has_known and known_value + per_area * len(set(known.values())) < value:
-        plan, value = dict(known), known_value + per_area * len(set(known.values()))
     proven = solved.status == "optimal"
-    return outcome("optimal" if proven else "feasible", plan, value, value if proven else bound)
-
-
-def _fewest_first(problem: PlanningProblem, parts: Sequence[Part], fixed_total: int | None) -> float:
-    """With the count decided by a travel bound (fewest areas, then least travel), a price per area
-    above any travel a plan can have, so that the optimum over the columns is that order's; 0 in
-    the other modes (their count is fixed or priced in the objective itself)."""
-    if fixed_total is not None or problem.max_travel_km is None:
-        return 0.0
-    cost = _pair_costs(problem, parts)
-    worst = np.where(np.isfinite(cost), np.abs(cost), 0.0).max(axis=1, initial=0.0)
-    return 1.0 + float(worst.sum()) + problem.keep_weight * len(problem.previous)
+    value = solved.value + offset
+    return outcome("optimal" if proven else "feasible", _plan(model.columns, solved.x), value,
+                   value if proven else bound)
 
 
 def _plan(columns: Columns, x: np.ndarray) -> dict[int, int]:
@@ -272,7 +269,6 @@ class _Solved:
     status: str  # optimal, feasible (MIP stopped with a plan), infeasible, unknown (stopped, no answer)
     value: float | None = None
     x: np.ndarray | None = None
-    reduced: np.ndarray | None = None  # the relaxation's reduced costs
 
 
 @dataclass(frozen=True)
@@ -323,7 +319,7 @@ class _Model:
         return starts, index
 
     def solve(self, columns: Columns, *, integral: bool, deadline: float) -> _Solved:
-        """The relaxation over ``columns`` (with reduced costs), or the MIP over them."""
+        """The relaxation over ``columns``, or the MIP over them."""
         import highspy
 
         from solver.highs import _new_highs
@@ -364,8 +360,7 @@ class _Model:
         if not integral:
             if not optimal:
                 return _Solved("unknown")
-            return _Solved("optimal", float(info.objective_function_value), np.array(solution.col_value),
-                           np.array(solution.col_dual))
+            return _Solved("optimal", float(info.objective_function_value), np.array(solution.col_value))
         if info.primal_solution_status != 2:  # stopped before any plan
             return _Solved("unknown")
         return _Solved("optimal" if optimal else "feasible", float(info.objective_function_value),

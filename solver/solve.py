@@ -142,7 +142,7 @@ def solve(problem: PlanningProblem, *, time_limit: float = 60.0, seed: int = 0, 
         hint = {u: int(s) for u, s in enumerate(warm.assignment.tolist()) if s >= 0} \
             if warm.status != STATUS_INFEASIBLE else {}
         if listed is not None and len(listed.assignment) == problem.n_units and \
-                (len(hint) < problem.n_units or listed.objective < _part_objective(problem, hint)):
+                (len(hint) < problem.n_units or _ranked(problem, listed.assignment) < _ranked(problem, hint)):
             hint = dict(listed.assignment)  # the set partitioning's plan when it stopped before its proof
         if problem.areas is not None:
             outcome = _solve_fixed(problem, parts, hint, deadline, seed, method, formulation, threads)
@@ -151,6 +151,10 @@ def solve(problem: PlanningProblem, *, time_limit: float = 60.0, seed: int = 0, 
                                      threads)
         if listed is not None and listed.bound is not None:  # the listing's bound holds for the whole problem
             outcome = _with_listed_bound(problem, outcome, listed.bound)
+        if listed is not None and len(listed.assignment) == problem.n_units and (outcome[0] < 0).any():
+            # the usual route ended without a whole plan: keep the set partitioning's
+            plan = np.array([listed.assignment[u] for u in range(problem.n_units)])
+            outcome = (plan, ["feasible"], outcome[2], [], {**outcome[4], "engine": "set-partition"})
     assignment, statuses, bound, diagnostics, stats = outcome
     seconds = time.monotonic() - start
     if diagnostics:
@@ -179,18 +183,18 @@ def solve(problem: PlanningProblem, *, time_limit: float = 60.0, seed: int = 0, 
 
 def _listed(problem: PlanningProblem, parts: list[Part], deadline: float) -> PartitionOutcome | None:
     """The set partitioning route (:mod:`solver.partition`) where it applies: with contiguity. None
-    when the listing did not finish in its share of the time, or found no plan where a lock may be
-    the cause (the exact model then names the lock)."""
+    when the listing did not finish in its share of the time."""
     if not problem.contiguity or not highs_available():
         return None
     now = time.monotonic()
-    outcome = solve_partition(problem, parts, fixed_total=problem.areas,
-                              list_until=now + LIST_SHARE * (deadline - now),
-                              deadline=now + PARTITION_SHARE * (deadline - now))
-    locked = bool(problem.pinned or problem.forced_open or problem.forced_closed or problem.max_travel_km)
-    if outcome is None or (outcome.status == "infeasible" and locked):
-        return None
-    return outcome
+    return solve_partition(problem, parts, fixed_total=problem.areas,
+                           list_until=now + LIST_SHARE * (deadline - now),
+                           deadline=now + PARTITION_SHARE * (deadline - now))
+
+
+def _locked(problem: PlanningProblem) -> bool:
+    """Whether a lock or option beyond the law's rules takes part: pins, forced sites, a travel bound."""
+    return bool(problem.pinned or problem.forced_open or problem.forced_closed or problem.max_travel_km is not None)
 
 
 def _with_listed_bound(problem: PlanningProblem, outcome: tuple, listed_bound: float) -> tuple:
@@ -211,15 +215,28 @@ def _listed_outcome(problem: PlanningProblem, parts: list[Part], listed: Partiti
     stats = {"engine": "set-partition", "columns": listed.columns}
     assignment = np.full(problem.n_units, -1, dtype=int)
     if listed.status == "infeasible":
+        if _locked(problem):  # a lock may be the cause: CP-SAT's assumptions name the rules in conflict
+            explained = solve_exact(problem, parts, fixed_total=problem.areas, seed=0,
+                                    minimize="count" if problem.areas is None and problem.max_travel_km else "cost",
+                                    time_limit=max(0.1, deadline - time.monotonic()))
+            if explained.status == "infeasible" and explained.diagnostics:
+                return assignment, ["infeasible"], None, list(explained.diagnostics), stats
         culprits = parts
         if problem.areas is None and len(parts) > 1:
+            now = time.monotonic()
             alone = [(part, solve_partition(problem, [part], fixed_total=None, deadline=deadline,
-                                            list_until=deadline)) for part in parts]
+                                            list_until=now + LIST_SHARE * (deadline - now))) for part in parts]
             culprits = [part for part, outcome in alone if outcome is not None and outcome.status == "infeasible"]
         return assignment, ["infeasible"], None, [_structure(problem, culprits or parts)], stats
     for u, s in listed.assignment.items():
         assignment[u] = s
     return assignment, ["optimal"], listed.bound, [], stats
+
+
+def _ranked(problem: PlanningProblem, plan: dict[int, int]) -> tuple[int, float]:
+    """How good a plan is: with a travel bound and the count decided, fewest areas first."""
+    count = len(set(plan.values())) if problem.areas is None and problem.max_travel_km is not None else 0
+    return count, _part_objective(problem, plan)
 
 
 def _with_model_objective(problem: PlanningProblem, result: SolveResult, seconds: float | None = None) -> SolveResult:
@@ -248,7 +265,8 @@ def _solve_fixed(problem: PlanningProblem, parts: list[Part], hint: dict[int, in
         bound = relaxation_bound(problem, parts, fixed_total=problem.areas,
                                  time_limit=max(1.0, deadline - time.monotonic()))
         return assignment, statuses, bound, [], {"engine": "lns"}
-    if problem.areas == len(parts) and not problem.forced_closed:
+    forced_per_part = [sum(1 for j in part.sites if j in problem.forced_open) for part in parts]
+    if problem.areas == len(parts) and not problem.forced_closed and max(forced_per_part, default=0) <= 1:
         # every part is exactly one area: the best site of each part, by enumeration, is optimal
         chosen_all: dict[int, int] = {}
         bound = 0.0

@@ -179,30 +179,25 @@ def test_set_partitioning_proves_infeasibility_no_single_unit_shows() -> None:
 
 
 @pytest.mark.parametrize(("seed", "areas"), [(13, None), (18, None), (10, 3), (14, 3)])
-def test_dropping_columns_by_a_known_plan_keeps_the_optimum(monkeypatch, seed: int, areas: int | None) -> None:
-    """On these seeds the relaxation is fractional, so the MIP runs; given the construction's plan
-    it runs on the columns that may beat that plan only, and reaches the same optimum."""
+def test_a_fractional_relaxation_goes_to_the_mip(monkeypatch, seed: int, areas: int | None) -> None:
+    """On these seeds the relaxation is fractional, so the MIP runs, and reaches the optimum the
+    exact model proves."""
     from solver import partition
 
-    kept = []
+    mips = []
     real = partition._Model.solve
 
-    def counting(self, keep, *, integral, deadline):
-        if integral:
-            kept.append(len(keep))
-        return real(self, keep, integral=integral, deadline=deadline)
+    def counting(self, columns, *, integral, deadline):
+        mips.append(integral)
+        return real(self, columns, integral=integral, deadline=deadline)
 
     monkeypatch.setattr(partition._Model, "solve", counting)
     problem = random_problem(seed, n=9, m=5, areas=areas)
-    full = _partition(problem)
-    assert full.status == "optimal" and kept == [full.columns]
-    start = solver.solve(problem, method="construction", time_limit=5)
-    assert start.status in (solver.STATUS_FEASIBLE, solver.STATUS_OPTIMAL)
-    known = {u: int(s) for u, s in enumerate(start.assignment.tolist())}
-    value = model_objective(problem, start.assignment)
-    narrowed = _partition(problem, known=known, known_value=value)
-    assert narrowed.status == "optimal" and narrowed.objective == pytest.approx(full.objective)
-    assert kept[1] < full.columns  # columns were dropped
+    listed = _partition(problem)
+    assert mips == [False, True]
+    exact = solver.solve(problem, method="exact", time_limit=20)
+    assert listed.status == exact.status == "optimal"
+    assert listed.objective == pytest.approx(exact.objective, rel=1e-6, abs=1e-3)
 
 
 def test_listing_gives_up_past_its_limit() -> None:
@@ -276,8 +271,8 @@ def test_with_a_travel_bound_a_stopped_mip_gives_no_bound(monkeypatch) -> None:
 
     real = partition._Model.solve
 
-    def stopped(self, keep, *, integral, deadline):
-        return partition._Solved("unknown") if integral else real(self, keep, integral=integral, deadline=deadline)
+    def stopped(self, columns, *, integral, deadline):
+        return partition._Solved("unknown") if integral else real(self, columns, integral=integral, deadline=deadline)
 
     monkeypatch.setattr(partition._Model, "solve", stopped)
     for seed in range(20):
@@ -287,3 +282,34 @@ def test_with_a_travel_bound_a_stopped_mip_gives_no_bound(monkeypatch) -> None:
             assert outcome.bound is None
             return
     pytest.fail("no seed had a fractional relaxation")
+
+
+def test_an_empty_sparse_unit_may_be_an_area_at_a_site_of_no_capacity() -> None:
+    """A site declared with capacity 0 still anchors an area of no voters (it used to count as no site)."""
+    problem = make_problem([(1, 2)], [0, 500, 400], [0, 1], [[0.0, 9.0], [9.0, 0.0], [9.0, 1.0]],
+                           sparse=[True, False, False], capacity=[0, 1000], groups=[0, 1, 1])
+    expected = brute_force(problem)
+    assert np.isfinite(expected)
+    assert stranded_units(problem, split_parts(problem), time_limit=5) == []
+    result = solver.solve(problem, time_limit=5)
+    assert result.status == solver.STATUS_OPTIMAL and result.objective == pytest.approx(expected)
+
+
+def test_two_forced_sites_cannot_share_one_area() -> None:
+    problem = make_problem([(0, 1)], [400, 400], [0, 1], [[0.0, 1.0], [1.0, 0.0]], areas=1,
+                           forced_open=frozenset({0, 1}))
+    assert np.isinf(brute_force(problem))
+    assert _partition(problem).status == "infeasible"
+    result = solver.solve(problem, time_limit=5)
+    assert result.status == solver.STATUS_INFEASIBLE
+
+
+def test_a_closed_site_anchors_no_listed_area() -> None:
+    problem = replace(random_problem(4, n=7, m=3), forced_closed=frozenset({1}))
+    outcome = _partition(problem)
+    expected = brute_force(problem)
+    if np.isinf(expected):
+        assert outcome.status == "infeasible"
+    else:
+        assert outcome.status == "optimal" and 1 not in set(outcome.assignment.values())
+        assert outcome.objective == pytest.approx(expected, rel=1e-6, abs=1e-3)
