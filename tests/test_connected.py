@@ -15,7 +15,7 @@ from solver.exact import solve_exact
 from solver.partition import list_areas, solve_partition
 from solver.parts import split_parts
 from solver.problem import model_objective
-from test_solver import _valid, brute_force, make_problem, random_problem
+from test_solver import _connected, _valid, brute_force, make_problem, random_problem
 
 
 def _random_graph_problem(seed: int, n: int = 8):
@@ -30,6 +30,7 @@ def _random_graph_problem(seed: int, n: int = 8):
 
 
 def _brute_sets(problem, root: int | None, limit: int, above: bool) -> set[frozenset[int]]:
+    """Every connected set within ``limit`` voters (containing ``root``; lowest member ``root`` when ``above``)."""
     n = problem.n_units
     out = set()
     for size in range(1, n + 1):
@@ -39,15 +40,7 @@ def _brute_sets(problem, root: int | None, limit: int, above: bool) -> set[froze
                 continue
             if int(problem.weights[list(combo)].sum()) > limit:
                 continue
-            start = combo[0]
-            seen, stack = {start}, [start]
-            while stack:
-                u = stack.pop()
-                for v in problem.neighbours[u]:
-                    if v in members and v not in seen:
-                        seen.add(v)
-                        stack.append(v)
-            if seen == members:
+            if _connected(problem, members, combo[0]):
                 out.add(frozenset(combo))
     return out
 
