@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import solver
-from solver.connected import connected_sets, part_graph, stranded_units
+from solver.connected import connected_sets, estimate_sets, part_graph, stranded_units
 from solver.exact import solve_exact
 from solver.partition import list_areas, solve_partition
 from solver.parts import split_parts
@@ -306,3 +306,28 @@ def test_a_closed_site_anchors_no_listed_area() -> None:
     else:
         assert outcome.status == "optimal" and 1 not in set(outcome.assignment.values())
         assert outcome.objective == pytest.approx(expected, rel=1e-6, abs=1e-3)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_size_estimate_is_near_the_true_count(seed: int) -> None:
+    problem = _random_graph_problem(seed, n=9)
+    graph = part_graph(problem, split_parts(problem)[0])
+    rng = np.random.default_rng(seed)
+    for root in range(problem.n_units):
+        exact = sum(1 for _ in connected_sets(graph, root, above_root=True))
+        estimate = estimate_sets(graph, root, probes=3000, rng=rng)
+        assert estimate == pytest.approx(exact, rel=0.15)
+
+
+def test_a_listing_far_beyond_its_time_is_not_started() -> None:
+    """A 14 x 14 grid of light blocks has astronomically many light connected sets: the estimate
+    says so and the listing gives up at once instead of at its deadline."""
+    side = 14
+    edges = [(r * side + c, r * side + c + 1) for r in range(side) for c in range(side - 1)] + \
+            [(r * side + c, (r + 1) * side + c) for r in range(side - 1) for c in range(side)]
+    n = side * side
+    problem = make_problem(edges, [30] * n, list(range(0, n, 7)), np.ones((n, len(range(0, n, 7)))),
+                           min_voters=300, max_voters=1500)
+    began = time.monotonic()
+    assert list_areas(problem, split_parts(problem), fixed_total=None, deadline=began + 30) is None
+    assert time.monotonic() - began < 3
