@@ -161,8 +161,9 @@ def build_model(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total:
             if (v, j) in x:
                 model.add(x[v, j] <= sum(x[u, j] for u in separator if (u, j) in x))
     # --- locks
+    in_parts = {u for part in parts for u in part.units}
     for u, j in sorted(problem.pinned.items()):
-        if not any(u in part.units for part in parts):
+        if u not in in_parts:
             continue
         literal = assumption(f"pin[{u}]", Diagnostic("conflict_pin", {"unit": problem.unit_ids[u],
                                                                       "site": problem.site_ids[j]}))

@@ -24,7 +24,7 @@ from typing import Sequence
 
 import numpy as np
 
-from solver.pairs import keep_offset, model_pairs, pair_cost, site_cost
+from solver.pairs import keep_offset, model_pairs, pair_costs, site_cost
 from solver.parts import Part
 from solver.problem import PlanningProblem
 
@@ -93,12 +93,13 @@ def _data(problem: PlanningProblem, parts: Sequence[Part], fixed_total: int | No
     cost = np.full((len(units), len(sites)), np.inf)
     lower = np.zeros(len(sites))
     upper = np.zeros(len(sites))
+    every = pair_costs(problem)
     for part in parts:
         pairs = model_pairs(problem, part)
         for j in part.sites:
             c = column[j]
-            for i in pairs[j]:
-                cost[row[i], c] = pair_cost(problem, i, j)
+            rows = [row[i] for i in pairs[j]]
+            cost[rows, c] = every[list(pairs[j]), j]
             lower[c] = 0.0 if part.any_sparse else float(problem.min_voters)
             upper[c] = float(min(problem.capacity[j], problem.max_voters))
     root = np.array([row[int(problem.site_unit[j])] for j in sites.tolist()], dtype=int)

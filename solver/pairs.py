@@ -79,6 +79,25 @@ def pair_cost(problem: PlanningProblem, unit: int, site: int) -> float:
     return cost
 
 
+def pair_costs(problem: PlanningProblem) -> np.ndarray:
+    """Units x sites, all at once: :func:`pair_cost` of every pair :func:`model_pairs` may offer, inf
+    where it never does (unreachable, or beyond the travel bound for a unit with voters; a site's
+    own unit always has its pair). Contiguity's filter (a light enough chain to the site) is left
+    to the caller: every set :mod:`solver.partition` lists passes it already."""
+    distance = problem.distance
+    finite = np.isfinite(distance)
+    own = np.zeros(distance.shape, dtype=bool)
+    own[problem.site_unit, np.arange(problem.n_sites)] = True
+    cost = problem.cost_w[:, None].astype(float) * np.where(finite, distance, UNREACHABLE_KM)
+    allowed = finite
+    if problem.max_travel_km is not None:
+        allowed = allowed & ~((problem.weights[:, None] > 0) & (distance > problem.max_travel_km + 1e-9))
+    if problem.previous and problem.keep_weight > 0:
+        for u, j in problem.previous.items():
+            cost[int(u), int(j)] -= problem.keep_weight
+    return np.where(allowed | own, cost, np.inf)
+
+
 def keep_offset(problem: PlanningProblem, parts: Sequence[Part]) -> float:
     """Constant part of the objective: the keep-what-exists weight of every unit the previous plan had."""
     if not problem.previous or problem.keep_weight <= 0:

@@ -31,9 +31,9 @@ from typing import Sequence
 import numpy as np
 
 from solver.connected import PartGraph, connected_sets, estimate_sets, part_graph
-from solver.pairs import keep_offset, site_cost
+from solver.pairs import keep_offset, pair_costs, site_cost
 from solver.parts import Part
-from solver.problem import UNREACHABLE_KM, PlanningProblem
+from solver.problem import PlanningProblem
 
 #: Connected sets visited at most, over all parts, before the listing gives up (the time share the
 #: caller gives usually ends it first: about half a million sets a second).
@@ -144,7 +144,7 @@ def _priced(problem: PlanningProblem, parts: Sequence[Part], members: np.ndarray
     blocks: the cost of every site for a block is its membership matrix times the pair costs."""
     from scipy import sparse
 
-    cost = _pair_costs(problem)
+    cost = pair_costs(problem)
     finite = np.isfinite(cost)
     cost = np.where(finite, cost, 0.0)
     per_area = 0.0
@@ -208,25 +208,6 @@ def _pins_allow(problem: PlanningProblem, matrix) -> np.ndarray:
         holds_all = np.asarray(matrix[:, units].sum(axis=1)).ravel() == len(units)
         allow[~holds_all, s] = False
     return allow
-
-
-def _pair_costs(problem: PlanningProblem) -> np.ndarray:
-    """Units x sites: the model's cost of serving each unit from each site (as
-    :func:`solver.pairs.pair_cost`), inf where the model has no such pair: unreachable, or beyond the
-    travel bound for a unit with voters; a site's own unit always has its pair. Contiguity's
-    filter of the pairs (a light enough chain to the site) holds for every listed set already."""
-    distance = problem.distance
-    finite = np.isfinite(distance)
-    own = np.zeros(distance.shape, dtype=bool)
-    own[problem.site_unit, np.arange(problem.n_sites)] = True
-    cost = problem.cost_w[:, None].astype(float) * np.where(finite, distance, UNREACHABLE_KM)
-    allowed = finite
-    if problem.max_travel_km is not None:
-        allowed = allowed & ~((problem.weights[:, None] > 0) & (distance > problem.max_travel_km + 1e-9))
-    if problem.previous and problem.keep_weight > 0:
-        for u, j in problem.previous.items():
-            cost[int(u), int(j)] -= problem.keep_weight
-    return np.where(allowed | own, cost, np.inf)
 
 
 def solve_partition(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total: int | None,

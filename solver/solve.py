@@ -149,12 +149,8 @@ def solve(problem: PlanningProblem, *, time_limit: float = 60.0, seed: int = 0, 
         else:
             outcome = _solve_decided(problem, parts, hint, deadline, seed, method, on_progress, formulation,
                                      threads)
-        if listed is not None and listed.bound is not None:  # the listing's bound holds for the whole problem
-            outcome = _with_listed_bound(problem, outcome, listed.bound)
-        if listed is not None and len(listed.assignment) == problem.n_units and (outcome[0] < 0).any():
-            # the usual route ended without a whole plan: keep the set partitioning's
-            plan = np.array([listed.assignment[u] for u in range(problem.n_units)])
-            outcome = (plan, ["feasible"], outcome[2], [], {**outcome[4], "engine": "set-partition"})
+        if listed is not None:
+            outcome = _with_listed(problem, outcome, listed)
     assignment, statuses, bound, diagnostics, stats = outcome
     seconds = time.monotonic() - start
     if diagnostics:
@@ -197,15 +193,20 @@ def _locked(problem: PlanningProblem) -> bool:
     return bool(problem.pinned or problem.forced_open or problem.forced_closed or problem.max_travel_km is not None)
 
 
-def _with_listed_bound(problem: PlanningProblem, outcome: tuple, listed_bound: float) -> tuple:
-    """The usual route's outcome with the set partitioning's bound (valid for the whole problem, the
-    count fixed or priced) merged in: optimal when it meets the plan."""
+def _with_listed(problem: PlanningProblem, outcome: tuple, listed: PartitionOutcome) -> tuple:
+    """The usual route's outcome after a set partitioning that stopped before its proof: its bound
+    (valid for the whole problem; given only with the count fixed or priced) merged in, optimal when
+    it meets the plan; its plan kept when the usual route ended without a whole one."""
     assignment, statuses, bound, diagnostics, stats = outcome
-    bound = listed_bound if bound is None else max(bound, listed_bound)
-    if not (assignment < 0).any():
-        value = model_objective(problem, assignment)
-        if bound >= value - 1e-6 * max(1.0, abs(value)):
-            statuses = ["optimal"]
+    if (assignment < 0).any() and len(listed.assignment) == problem.n_units:
+        assignment = np.array([listed.assignment[u] for u in range(problem.n_units)])
+        statuses, diagnostics, stats = ["feasible"], [], {**stats, "engine": "set-partition"}
+    if listed.bound is not None:
+        bound = listed.bound if bound is None else max(bound, listed.bound)
+        if not (assignment < 0).any():
+            value = model_objective(problem, assignment)
+            if bound >= value - 1e-6 * max(1.0, abs(value)):
+                statuses = ["optimal"]
     return assignment, statuses, bound, diagnostics, stats
 
 
