@@ -296,7 +296,7 @@ def read_plan(model: _Model, values=None) -> dict[int, int]:
 def solve_highs(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total: int | None, time_limit: float,
                 hint: dict[int, int] | None = None,
                 objective_of=None, on_start=None, restrict: dict[int, set[int]] | None = None,
-                pruned: bool = False, restart_if: Callable[[float], bool] | None = None,
+                pruned: bool = False, restart_if: Callable[[float, bool], bool] | None = None,
                 memory: SearchMemory | None = None) -> HighsOutcome:
     """Best plan within ``time_limit`` over the parts, contiguous when the problem asks for it.
 
@@ -309,8 +309,9 @@ def solve_highs(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total:
     whole problem, so the status is at best "feasible" and the bound None. With ``pruned`` the
     restriction removes only pairs no plan better than ``hint`` uses (a proven fixing, see
     :mod:`solver.lagrange`; ``hint`` is then required and its pairs kept): bound and status stand.
-    ``restart_if(value)``: when it says yes to a better plan found, the search stops there
-    (``restart`` set) so the caller can fix more pairs and start again. ``memory``: cuts and
+    ``restart_if(value, between_rounds)``: when it says yes to a better plan found, during a round
+    or between two (where stopping costs nothing), the search stops there (``restart`` set) so the
+    caller can fix more pairs and start again. ``memory``: cuts and
     served site sets of earlier searches of the same problem (updated with this one's).
     """
     import highspy
@@ -329,6 +330,7 @@ def solve_highs(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total:
         best, best_value = dict(hint), objective_of(hint)
     pending: list[tuple[int, int, list[int]]] = []  # cuts found by the incumbent callback this round
     cut_short = False  # this round was stopped early, its incumbents being in pieces
+    repair_now = False  # this round was stopped to serve the sites of a plan in pieces
     round_end = math.inf
 
     halt = threading.Event()  # set from another thread (a portfolio race): stop the search
@@ -337,30 +339,36 @@ def solve_highs(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total:
         halt.set()
 
     def on_interrupt_check(event) -> None:
-        nonlocal cut_short
+        nonlocal cut_short, repair_now
         # with a connected plan known, a round whose incumbents fall into pieces is cut short after
         # its share of the time: their cuts, in a new round, do more than a long search without
         # them (with none known, the long search is what may find one: Validi AL)
         if pending and best is not None and not cut_short and time.monotonic() > round_end:
             cut_short = True
-        event.interrupt(halt.is_set() or cut_short or restart)  # HiGHS keeps the flag between runs: always set it
+        event.interrupt(halt.is_set() or cut_short or restart or repair_now)  # HiGHS keeps the flag between runs: always set it
 
     def price(plan: dict[int, int], fallback: float) -> float:
         return objective_of(plan) if objective_of is not None else fallback
 
     def on_incumbent(event) -> None:
-        nonlocal best, best_value, restart
+        nonlocal best, best_value, restart, repair_now
         plan = read_plan(model, event.data_out.mip_solution)
         if len(plan) != size:
             return
         cuts = separator_cuts(problem, model, plan) if problem.contiguity else []
         if cuts:
-            pending.extend(cuts)  # added with the round's own cuts (stopping the round at once was worse)
+            pending.extend(cuts)  # added with the round's own cuts
+            # Pruned (``restart_if``): a plan in pieces on sites not served yet stops the round, so
+            # that its sites are served in one piece each at once; a connected plan that good lets the
+            # fixing drop pairs (Validi WV proven in 16 s instead of 32). Without pruning, stopping
+            # the round at once was worse.
+            if restart_if is not None and tuple(sorted(set(plan.values()))) not in memory.served:
+                repair_now = True
             return
         value = price(plan, float(event.data_out.objective_function_value))
         if value < best_value:
             best, best_value = plan, value
-            restart = restart or (restart_if is not None and restart_if(value))
+            restart = restart or (restart_if is not None and restart_if(value, False))
 
     highs.cbMipImprovingSolution.subscribe(on_incumbent)
     for interrupt in (highs.cbMipInterrupt, highs.cbSimplexInterrupt):
@@ -379,7 +387,7 @@ def solve_highs(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total:
         if best is not None:
             offer_start(model, best)
         pending.clear()
-        cut_short = False
+        cut_short = repair_now = False
         round_end = time.monotonic() + max(SPLIT_ROUND_MIN_S, SPLIT_ROUND_SHARE * remaining)
         highs.run()
         rounds += 1
@@ -408,13 +416,13 @@ def solve_highs(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total:
             value = price(plan, float(info.objective_function_value))
             if value < best_value:
                 best, best_value = plan, value
-                restart = restart or (restart_if is not None and restart_if(value))
+                restart = restart or (restart_if is not None and restart_if(value, True))
             if state == highspy.HighsModelStatus.kOptimal:
                 status = "optimal"
                 bound = max(bound or -math.inf, float(info.objective_function_value))
                 break
             status = "feasible"
-            if not cut_short:
+            if not (cut_short or repair_now):
                 break
             violated = []  # cut short, its last plan connected: only the split incumbents' cuts go in
         if violated and problem.contiguity:
@@ -426,7 +434,7 @@ def solve_highs(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total:
                 log.append(f"round {rounds}: its sites served in one piece each, objective {value:.4f}")
                 if value < best_value:
                     best, best_value = repaired, value
-                    restart = restart or (restart_if is not None and restart_if(value))
+                    restart = restart or (restart_if is not None and restart_if(value, True))
         violated += pending  # incumbents in pieces found on the way: their cuts go in too
         add_cuts(model, violated)
         cuts_total += len(violated)
