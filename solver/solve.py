@@ -158,6 +158,9 @@ def solve(problem: PlanningProblem, *, time_limit: float = 60.0, seed: int = 0, 
         if listed is not None:
             outcome = _with_listed(problem, outcome, listed)
     assignment, statuses, bound, diagnostics, stats = outcome
+    if listed is not None:
+        stats = {**stats, "log": [f"set partitioning: {listed.columns} areas listed, {listed.status}, "
+                                  f"{listed.seconds:.1f} s"] + list(stats.get("log", []))}
     seconds = time.monotonic() - start
     if diagnostics:
         return SolveResult(STATUS_INFEASIBLE, empty, math.inf, None, None, seconds, method, tuple(diagnostics),
@@ -494,13 +497,30 @@ def _race(problem: PlanningProblem, parts: list[Part], hint: dict[int, int], dea
     for engine in engines:
         engine.join()
     outcomes = [o for o in results.values() if not isinstance(o, Exception)]
+    log = _race_log(results)
     if any(o.status == "infeasible" for o in outcomes):
         diagnostics = [d for o in outcomes if o.status == "infeasible" for d in getattr(o, "diagnostics", [])]
-        return {}, ["infeasible"], None, diagnostics[:1] or [_structure(problem, parts)], {"engine": label}
+        return {}, ["infeasible"], None, diagnostics[:1] or [_structure(problem, parts)], {"engine": label, "log": log}
     plans = ([first.assignment] if first is not None else []) + [o.assignment for o in outcomes]
     bounds = ([first.bound] if first is not None else []) + [o.bound for o in outcomes]
     proven = any(o.status == "optimal" for o in outcomes)
-    return _merge(problem, size, plans, bounds, proven, label)
+    plan, statuses, bound, diagnostics, stats = _merge(problem, size, plans, bounds, proven, label)
+    return plan, statuses, bound, diagnostics, {**stats, "log": log}
+
+
+def _race_log(results: dict[str, object]) -> list[str]:
+    """What each engine of a race did, for ``report.json``: its status, bound and seconds, then the
+    HiGHS route's own steps (relaxation bound, pairs kept, cut rounds) and any failure."""
+    lines = []
+    for name, outcome in sorted(results.items()):
+        if isinstance(outcome, Exception):
+            lines.append(f"{name}: failed: {type(outcome).__name__}: {outcome}")
+            continue
+        bound = getattr(outcome, "bound", None)
+        lines.append(f"{name}: {outcome.status}, bound {'-' if bound is None else f'{bound:.4f}'}, "
+                     f"{getattr(outcome, 'seconds', 0.0):.1f} s")
+        lines += [f"{name}: {line}" for line in getattr(outcome, "log", [])]
+    return lines
 
 
 def _median_shaped(problem: PlanningProblem) -> bool:
@@ -534,6 +554,7 @@ def _solve_decided(problem: PlanningProblem, parts: list[Part], hint: dict[int, 
     bound_total = 0.0
     diagnostics: list[Diagnostic] = []
     engines = set()
+    log: list[str] = []
     remaining_size = sum(max(1, _pairs(problem, p)) for p in parts)
     for index, part in enumerate(parts):
         size = max(1, _pairs(problem, part))
@@ -552,7 +573,7 @@ def _solve_decided(problem: PlanningProblem, parts: list[Part], hint: dict[int, 
             engines.add("lns")
         else:
             status, chosen, bound, problems = _exact_decided(problem, part, part_hint, part_deadline, seed,
-                                                             formulation, threads, engines)
+                                                             formulation, threads, engines, log)
             diagnostics.extend(problems)
         statuses.append(status)
         if bound is None:
@@ -564,7 +585,8 @@ def _solve_decided(problem: PlanningProblem, parts: list[Part], hint: dict[int, 
         if on_progress:
             on_progress("optimisation", (index + 1) / len(parts))
     bound_value = None if math.isnan(bound_total) else bound_total
-    return assignment, statuses, bound_value, diagnostics, {"engine": "+".join(sorted(engines))}
+    stats = {"engine": "+".join(sorted(engines))}
+    return assignment, statuses, bound_value, diagnostics, {**stats, "log": log} if log else stats
 
 
 def _trivial(problem: PlanningProblem, part: Part, hint: dict[int, int]):
@@ -589,8 +611,10 @@ def _keep_penalty(problem: PlanningProblem, chosen: dict[int, int]) -> float:
 
 
 def _exact_decided(problem: PlanningProblem, part: Part, hint: dict[int, int], deadline: float, seed: int,
-                   formulation: str, threads: int | None = None, engines: set[str] | None = None):
-    """One part with the count decided by the travel bound or by price; the engines used go to ``engines``."""
+                   formulation: str, threads: int | None = None, engines: set[str] | None = None,
+                   log: list[str] | None = None):
+    """One part with the count decided by the travel bound or by price; the engines used go to
+    ``engines``, the race's steps to ``log``."""
     engines = engines if engines is not None else set()
     if problem.max_travel_km is not None:
         engines.add("cp-sat")
@@ -612,6 +636,8 @@ def _exact_decided(problem: PlanningProblem, part: Part, hint: dict[int, int], d
         chosen, statuses, bound, problems, stats = _race(problem, [part], hint, deadline, seed, formulation,
                                                          threads, None)
         engines.add(str(stats.get("engine", "cp-sat")))
+        if log is not None:
+            log += [f"part {part.index + 1}: {line}" for line in stats.get("log", [])]
         if statuses == ["infeasible"]:
             return "infeasible", {}, None, problems
         if statuses == ["unknown"]:

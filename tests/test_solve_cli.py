@@ -36,6 +36,7 @@ def test_plan_files_follow_the_contract(tmp_path: Path, cli) -> None:
     report = json.loads((plan / "report.json").read_text(encoding="utf-8"))
     assert {r["rule"] for r in report["rules_checked"]} >= {"R1", "R2", "R3", "R4", "R7", "R13"}
     assert report["solver"]["status"] == "optimal" and report["objective"]["gap"] == 0.0
+    assert report["solver"]["log"][0].startswith("set partitioning: ")  # how the answer was found
     assert any(w["code"] == "facility_too_small" for w in report["warnings"])
     assert cli("check", scenario, plan)[0] == 0
 

@@ -483,6 +483,23 @@ def test_pruned_mip_serving_split_plans_matches_the_listing() -> None:
     assert served > 0 and restarted > 0  # both paths were taken
 
 
+def test_race_steps_are_in_the_stats_for_the_report() -> None:
+    # 100 light units: far too many possible areas to list, so the engines race; what each did
+    # (status, bound, the HiGHS route's relaxation and cut rounds) is kept for report.json
+    width = 10
+    edges = [(i, i + 1) for i in range(100) if i % width < width - 1] + [(i, i + width) for i in range(90)]
+    site_units = [0, 9, 22, 27, 44, 45, 54, 55, 72, 77, 90, 99]
+    xy = np.array([(i % width, i // width) for i in range(100)], dtype=float)
+    distance = np.linalg.norm(xy[:, None, :] - xy[site_units][None, :, :], axis=2)
+    problem = make_problem(edges, [100] * 100, site_units, distance, min_voters=300, max_voters=4000, areas=3)
+    result = solver.solve(problem, time_limit=5, seed=0)
+    assert is_valid(problem, result)
+    log = result.stats["log"]
+    assert any(line.startswith("highs: lagrangian bound") for line in log)
+    assert any(line.startswith("cp-sat: ") for line in log)
+    assert not any("failed" in line for line in log)
+
+
 def test_alternation_gives_a_valid_contiguous_plan_from_any_start() -> None:
     from solver.centres import alternate, starting_sites
     from solver.lagrange import relax
