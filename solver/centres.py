@@ -19,7 +19,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from solver.highs import add_cuts, build, offer_start, read_plan, separator_cuts
+from solver.highs import add_cuts, build, offer_start, read_plan, run_model, separator_cuts
 from solver.pairs import pair_cost, site_cost
 from solver.parts import Part
 from solver.problem import PlanningProblem
@@ -97,7 +97,7 @@ def assign_sites(problem: PlanningProblem, parts: Sequence[Part], sites: Sequenc
         highs.setOptionValue("time_limit", float(remaining))
         if best is not None:
             offer_start(model, best)
-        highs.run()
+        run_model(model)
         if highs.getInfo().primal_solution_status != 2:
             break
         plan = read_plan(model)

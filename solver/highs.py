@@ -147,6 +147,7 @@ class _Model:
     by_site: dict[int, list[int]]  # site -> units it may serve
     offset: float  # constant part of the objective (keep-what-exists)
     n_columns: int
+    cost: np.ndarray  # objective coefficient of every column
 
 
 def build(problem: PlanningProblem, parts: Sequence[Part], fixed_total: int | None,
@@ -224,14 +225,14 @@ def build(problem: PlanningProblem, parts: Sequence[Part], fixed_total: int | No
                 else:
                     rows.add(0.0, inf, cols + [y], load + [-float(problem.min_voters)])
             if problem.contiguity:
-                # a unit in the area of a site standing elsewhere needs a neighbour in it too
+                # a unit in the area of a site standing elsewhere needs a neighbour in it through which
+                # the site's unit can be reached
                 allowed = set(members)
                 for i in members:
-                    if i == root:
+                    if i == root or root in problem.neighbours[i]:
                         continue
-                    near = [column[v, j] for v in problem.neighbours[i] if v in allowed]
-                    if root not in problem.neighbours[i]:
-                        rows.add(-inf, 0.0, [column[i, j]] + near, [1.0] + [-1.0] * len(near))
+                    near = [column[v, j] for v in _leading_neighbours(problem, allowed, i, root)]
+                    rows.add(-inf, 0.0, [column[i, j]] + near, [1.0] + [-1.0] * len(near))
     for part in parts:  # room for every voter of the part needs at least this many areas
         ys = [open_column[j] for j in part.sites]
         rows.add(float(part.min_areas(problem)), inf, ys, [1.0] * len(ys))
@@ -240,7 +241,25 @@ def build(problem: PlanningProblem, parts: Sequence[Part], fixed_total: int | No
         rows.add(float(fixed_total), float(fixed_total), ys, [1.0] * len(ys))
     rows.flush(highs)
     highs.changeObjectiveOffset(offset)
-    return _Model(highs, column, open_column, by_site, offset, n)
+    return _Model(highs, column, open_column, by_site, offset, n, np.array(cost))
+
+
+def _leading_neighbours(problem: PlanningProblem, allowed: set[int], unit: int, root: int) -> list[int]:
+    """The neighbours of ``unit`` (within ``allowed``) from which ``root`` can be reached without
+    passing next to ``unit`` again: the last unit of any path from ``unit`` to ``root`` inside
+    ``allowed`` that touches ``unit`` is one of them, so an area holding both holds one of them
+    (Validi et al.'s minimal separator; dropping the dead-end neighbours tightens the relaxation:
+    Validi WV's first round is connected, proven in 8 s instead of two rounds and 15 s)."""
+    around = {v for v in problem.neighbours[unit] if v in allowed}
+    blocked = around | {unit}
+    seen, stack = {root}, [root]
+    while stack:
+        u = stack.pop()
+        for v in problem.neighbours[u]:
+            if v in allowed and v not in seen and v not in blocked:
+                seen.add(v)
+                stack.append(v)
+    return sorted(v for v in around if any(w in seen for w in problem.neighbours[v]))
 
 
 def separator_cuts(problem: PlanningProblem, model: _Model, assignment: dict[int, int]) -> list[tuple[int, int, list[int]]]:
@@ -286,6 +305,26 @@ def offer_start(model: _Model, hint: dict[int, int]) -> None:
     solution = highspy.HighsSolution()
     solution.col_value = values.tolist()
     model.highs.setSolution(solution)
+
+
+def run_model(model: _Model) -> bool:
+    """Run HiGHS on the model (after :func:`offer_start`, if any). HiGHS 1.16 can report the optimum
+    it found in its presolved model yet hand back the offered start as the solution (seen on an
+    8-unit model whose presolve took the start into its reduced space): when the solution's
+    objective disagrees with the one reported, the model is solved again without the start.
+    Returns whether that happened."""
+    highs = model.highs
+    highs.run()
+    info = highs.getInfo()
+    if info.primal_solution_status != 2:
+        return False
+    reported = float(info.objective_function_value)
+    value = float(np.dot(model.cost, np.asarray(highs.getSolution().col_value))) + model.offset
+    if abs(value - reported) <= 1e-6 * max(1.0, abs(reported)):
+        return False
+    highs.clearSolver()
+    highs.run()
+    return True
 
 
 def read_plan(model: _Model, values=None) -> dict[int, int]:
@@ -389,7 +428,8 @@ def solve_highs(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total:
         pending.clear()
         cut_short = repair_now = False
         round_end = time.monotonic() + max(SPLIT_ROUND_MIN_S, SPLIT_ROUND_SHARE * remaining)
-        highs.run()
+        if run_model(model):
+            log.append(f"round {rounds + 1}: HiGHS returned the start instead of its optimum; solved again")
         rounds += 1
         state = highs.getModelStatus()
         info = highs.getInfo()
