@@ -500,6 +500,21 @@ def test_race_steps_are_in_the_stats_for_the_report() -> None:
     assert not any("failed" in line for line in log)
 
 
+def test_one_area_per_part_takes_the_best_site_at_once() -> None:
+    # 40 light units, one area: no listing of its billions of connected sets, the best site of the
+    # whole part by enumeration, proven
+    n = 40
+    xs = np.arange(n, dtype=float)
+    site_units = [3, 17, 25, 38]
+    distance = np.abs(xs[:, None] - xs[site_units][None, :])
+    problem = make_problem([(i, i + 1) for i in range(n - 1)] + [(i, i + 2) for i in range(n - 2)], [50] * n,
+                           site_units, distance, min_voters=300, max_voters=4000, areas=1)
+    result = solver.solve(problem, time_limit=20)
+    assert result.status == solver.STATUS_OPTIMAL and result.stats["engine"] == "enumeration"
+    best = min(range(len(site_units)), key=lambda j: float((distance[:, j] * 50).sum()))
+    assert set(result.assignment.tolist()) == {best}
+
+
 def test_alternation_gives_a_valid_contiguous_plan_from_any_start() -> None:
     from solver.centres import alternate, starting_sites
     from solver.lagrange import relax
