@@ -444,10 +444,13 @@ def _race(problem: PlanningProblem, parts: list[Part], hint: dict[int, int], dea
                             time_limit=max(0.1, min(deadline - time.monotonic(),
                                                     max(1.0, RACE_AFTER * (deadline - time.monotonic())))),
                             seed=seed, hint=hint or None, formulation=formulation)
+        alone = {"engine": "cp-sat", "log": _race_log({"cp-sat alone": first})}
         if first.status == "infeasible":
-            return {}, ["infeasible"], None, first.diagnostics or [_structure(problem, parts)], {"engine": "cp-sat"}
+            return {}, ["infeasible"], None, first.diagnostics or [_structure(problem, parts)], alone
         if first.status == "optimal" or time.monotonic() >= deadline - 0.1:
-            return _merge(problem, size, [first.assignment], [first.bound], first.status == "optimal", "cp-sat")
+            plan, statuses, bound, _, _ = _merge(problem, size, [first.assignment], [first.bound],
+                                                 first.status == "optimal", "cp-sat")
+            return plan, statuses, bound, [], alone
     start_plan = (first.assignment if first is not None else {}) or hint
     stops: dict[str, Callable[[], None]] = {}
     results: dict[str, object] = {}
@@ -499,7 +502,7 @@ def _race(problem: PlanningProblem, parts: list[Part], hint: dict[int, int], dea
     for engine in engines:
         engine.join()
     outcomes = [o for o in results.values() if not isinstance(o, Exception)]
-    log = _race_log(results)
+    log = (_race_log({"cp-sat alone": first}) if first is not None else []) + _race_log(results)
     if any(o.status == "infeasible" for o in outcomes):
         diagnostics = [d for o in outcomes if o.status == "infeasible" for d in getattr(o, "diagnostics", [])]
         return {}, ["infeasible"], None, diagnostics[:1] or [_structure(problem, parts)], {"engine": label, "log": log}
