@@ -25,6 +25,7 @@ from dashboards.i18n import t
 from dashboards.mapview import build_map
 from planner import editing
 from planner.findings import InfeasibleError, errors_of, warnings_of
+from planner.messages import stage_label
 from planner.pipeline import SolveOptions, build_problem, plan_scenario
 from planner.store import Conflict, PlanStore, StoreError, default_url
 from planner.users import authenticate, can
@@ -294,7 +295,7 @@ def replan_page(scenario, lang: str) -> None:
     bar = st.progress(0.0, text=t("solving", lang))
 
     def progress(stage: str, fraction: float) -> None:
-        bar.progress(min(1.0, max(0.0, fraction)), text=f"{t('solving', lang)} {stage}")
+        bar.progress(min(1.0, max(0.0, fraction)), text=f"{t('solving', lang)} {stage_label(stage, lang)}")
 
     try:
         outcome = plan_scenario(changed, options, on_progress=progress)

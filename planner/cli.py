@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from planner.findings import Finding, InfeasibleError, ScenarioError, errors_of, warnings_of
+from planner.messages import stage_label
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INFEASIBLE, EXIT_INTERNAL = 0, 1, 2, 3, 4
 
@@ -144,7 +145,7 @@ def _run_solve(scenario: Path, out_dir: Path, *, areas: Optional[int], max_trave
 
     def progress(stage: str, fraction: float) -> None:
         if not quiet:
-            err.print(f"  {stage}: {fraction:.0%}", markup=False)
+            err.print(f"  {stage_label(stage, lang.value)}: {fraction:.0%}", markup=False)
 
     if not quiet:
         err.print(_t(lang, f"Đang lập phương án cho {loaded.config.name} ({len(loaded.units)} đơn vị, "

@@ -228,6 +228,20 @@ CATALOGUE: dict[str, tuple[str, str]] = {
 }
 
 
+#: The solver's progress stages (``on_progress`` of :func:`solver.solve`), as users read them.
+STAGES: dict[str, tuple[str, str]] = {
+    "construction": ("dựng phương án ban đầu", "building the starting plan"),
+    "optimisation": ("tối ưu từng phần", "optimising part by part"),
+    "search": ("tìm phương án tối ưu, thời gian đã dùng", "searching for the optimum, time used"),
+}
+
+
+def stage_label(stage: str, lang: str) -> str:
+    """A progress stage in ``lang`` ("vi" or "en"); an unknown stage keeps its own name."""
+    vi, en = STAGES.get(stage, (stage, stage))
+    return vi if lang == "vi" else en
+
+
 def render(code: str, lang: str, params: Mapping[str, Any]) -> str:
     """The text of a finding in ``lang`` ('vi' or 'en')."""
     vi, en = CATALOGUE[code]

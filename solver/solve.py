@@ -60,6 +60,9 @@ RACE_ALONE_MAX_PAIRS = 1_000
 QUICK_ALTERNATE_SHARE = 0.1
 #: How often the race checks whether one engine has proven its answer (seconds).
 RACE_POLL_S = 0.05
+#: While the engines race (on large models usually up to the time limit), the share of the time
+#: used is reported through ``on_progress`` (stage "search") at each 1/PROGRESS_STEPS of it.
+PROGRESS_STEPS = 10
 #: Share of the time for the construction heuristic (the warm start); without contiguity the MIP
 #: finds good plans itself, so the construction gets less.
 WARM_SHARE = 0.25
@@ -164,7 +167,7 @@ def solve(problem: PlanningProblem, *, time_limit: float = 60.0, seed: int = 0, 
                 (len(hint) < problem.n_units or _ranked(problem, listed.assignment) < _ranked(problem, hint)):
             hint = dict(listed.assignment)  # the set partitioning's plan when it stopped before its proof
         if problem.areas is not None:
-            outcome = _solve_fixed(problem, parts, hint, deadline, seed, method, formulation, threads)
+            outcome = _solve_fixed(problem, parts, hint, deadline, seed, method, formulation, threads, on_progress)
         else:
             outcome = _solve_decided(problem, parts, hint, deadline, seed, method, on_progress, formulation,
                                      threads)
@@ -274,7 +277,8 @@ def _with_model_objective(problem: PlanningProblem, result: SolveResult, seconds
 
 
 def _solve_fixed(problem: PlanningProblem, parts: list[Part], hint: dict[int, int], deadline: float, seed: int,
-                 method: str, formulation: str, threads: int | None = None):
+                 method: str, formulation: str, threads: int | None = None,
+                 on_progress: ProgressCallback | None = None):
     """One model over all parts: the fixed area count couples them."""
     assignment = np.full(problem.n_units, -1, dtype=int)
     big = method == "auto" and any(_pairs(problem, p) > FULL_MODEL_MAX_PAIRS for p in parts)
@@ -309,7 +313,7 @@ def _solve_fixed(problem: PlanningProblem, parts: list[Part], hint: dict[int, in
         assignment[:] = -1
     if method == "auto" and highs_available():
         plan, statuses, bound, diagnostics, stats = _race(problem, parts, hint, deadline, seed, formulation,
-                                                          threads, problem.areas)
+                                                          threads, problem.areas, on_progress)
         for u, s in plan.items():
             assignment[u] = s
         return assignment, statuses, bound, diagnostics, stats
@@ -438,7 +442,8 @@ def _part_objective(problem: PlanningProblem, plan: dict[int, int]) -> float:
 
 
 def _race(problem: PlanningProblem, parts: list[Part], hint: dict[int, int], deadline: float, seed: int,
-          formulation: str, threads: int | None, fixed_total: int | None):
+          formulation: str, threads: int | None, fixed_total: int | None,
+          on_progress: ProgressCallback | None = None):
     """CP-SAT alone for a short while (small communes end here, deterministically); then CP-SAT
     (HiGHS on the whole model for the p-median shape, see :func:`_median_shaped`; a second pruned
     route above RACE_ALONE_MAX_PAIRS pairs, see QUICK_ALTERNATE_SHARE) and the pruned HiGHS route
@@ -511,6 +516,7 @@ def _race(problem: PlanningProblem, parts: list[Part], hint: dict[int, int], dea
     ]
     for engine in engines:
         engine.start()
+    began, reported = time.monotonic(), 0
     # Once one engine has proven its answer, stop the other, again and again until it has ended:
     # a stop asked before a solver's search has begun is forgotten when the search begins.
     while any(engine.is_alive() for engine in engines):
@@ -519,6 +525,11 @@ def _race(problem: PlanningProblem, parts: list[Part], hint: dict[int, int], dea
             for stop in list(stops.values()):
                 stop()
             time.sleep(RACE_POLL_S)
+        # the share of the search's time used, at each tenth (here, in the caller's thread)
+        tenth = min(PROGRESS_STEPS, int(PROGRESS_STEPS * (time.monotonic() - began) / max(1e-9, deadline - began)))
+        if on_progress is not None and tenth > reported:
+            reported = tenth
+            on_progress("search", tenth / PROGRESS_STEPS)
     for engine in engines:
         engine.join()
     outcomes = [o for o in results.values() if not isinstance(o, Exception)]

@@ -137,3 +137,14 @@ def test_deadline_warning_R6(tmp_path: Path) -> None:
     early = plan_scenario(scenario, SolveOptions(time_limit=5, today=dt.date(2026, 1, 31)))
     assert any(w.code == "deadline_passed" and w.rule == "R6" for w in late.warnings)
     assert not any(w.code == "deadline_passed" for w in early.warnings)
+
+
+def test_progress_stages_read_in_vietnamese_with_english_available() -> None:
+    # `pollplan solve` and the app print the solver's progress stages in the user's language
+    from planner.messages import STAGES, stage_label
+
+    assert stage_label("search", "vi") == "tìm phương án tối ưu, thời gian đã dùng"
+    assert stage_label("search", "en") == "searching for the optimum, time used"
+    assert {"construction", "optimisation", "search"} <= set(STAGES)
+    assert all(stage_label(stage, "vi") != stage_label(stage, "en") for stage in STAGES)
+    assert stage_label("listing", "vi") == "listing"  # a stage not in the catalogue keeps its name

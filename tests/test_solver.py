@@ -506,6 +506,28 @@ def test_race_steps_are_in_the_stats_for_the_report(site_units: list[int], engin
     assert not any("failed" in line for line in log)
 
 
+def test_race_reports_the_share_of_its_time_used() -> None:
+    # A long search shows it is alive: each tenth of the time used is reported once, in order,
+    # never ahead of the time actually used
+    width = 10
+    edges = [(i, i + 1) for i in range(100) if i % width < width - 1] + [(i, i + width) for i in range(90)]
+    site_units = [0, 9, 22, 27, 44, 45, 54, 55, 72, 77, 90, 99]
+    xy = np.array([(i % width, i // width) for i in range(100)], dtype=float)
+    distance = np.linalg.norm(xy[:, None, :] - xy[site_units][None, :, :], axis=2)
+    weights = np.random.default_rng(0).integers(80, 120, 100).tolist()
+    problem = make_problem(edges, weights, site_units, distance, min_voters=1900, max_voters=2100, areas=5)
+    calls: list[tuple[str, float, float]] = []
+    start = time.monotonic()
+    result = solver.solve(problem, time_limit=4, seed=0,
+                          on_progress=lambda stage, share: calls.append((stage, share, time.monotonic() - start)))
+    assert is_valid(problem, result)
+    searched = [(share, seconds) for stage, share, seconds in calls if stage == "search"]
+    assert searched, calls
+    shares = [share for share, _ in searched]
+    assert shares == [round(0.1 * k, 1) for k in range(1, len(shares) + 1)]
+    assert all(share <= seconds / 4 + 1e-6 for share, seconds in searched)
+
+
 def test_one_area_per_part_takes_the_best_site_at_once() -> None:
     # 40 light units, one area: no listing of its billions of connected sets, the best site of the
     # whole part by enumeration, proven
