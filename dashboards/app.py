@@ -21,7 +21,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from dashboards.i18n import t
+from dashboards.i18n import plan_summary, t
 from dashboards.mapview import build_map
 from planner import editing
 from planner.findings import InfeasibleError, errors_of, warnings_of
@@ -312,9 +312,7 @@ def replan_page(scenario, lang: str) -> None:
                                 "areas": [dict(a) for a in outcome.plan.areas], "report": dict(outcome.plan.report)}
     st.session_state["dirty"] = True
     report = outcome.plan.report
-    st.success(f"{report['totals']['regular_areas']} {t('areas_count', lang).lower()}, "
-               f"{t('mean_km', lang)}: {report['totals']['mean_km']}, {report['solver']['status']}, "
-               f"gap {report['objective']['gap']}")
+    st.success(plan_summary(report, lang))
 
 
 def tradeoff_page(scenario, lang: str) -> None:

@@ -55,6 +55,12 @@ LABELS: dict[str, tuple[str, str]] = {
     "time_limit": ("Thời gian tối đa (giây)", "Time limit (s)"),
     "solve": ("Lập lại phương án", "Re-plan"), "solving": ("Đang lập phương án…", "Planning…"),
     "infeasible": ("Không có phương án hợp lệ", "No valid plan exists"),
+    "replanned": ("{areas} khu vực thường; đi lại trung bình {mean} km; kết quả {status}{gap}",
+                  "{areas} regular areas; mean travel {mean} km; {status}{gap}"),
+    "replanned_gap": ("; khoảng cách tối ưu ≤ {gap}%", "; optimality gap ≤ {gap}%"),
+    "status_optimal": ("tối ưu (đã chứng minh)", "optimal (proven)"),
+    "status_feasible": ("hợp lệ, chưa chứng minh tối ưu", "valid, not proven optimal"),
+    "status_timeout": ("hết thời gian", "time limit reached"),
     "curve": ("Đường cân bằng", "Trade-off curve"), "compute": ("Tính", "Compute"),
     "mean_km": ("Đi lại trung bình (km)", "Mean travel (km)"), "max_km": ("Đi lại tối đa (km)", "Max travel (km)"),
     "areas_count": ("Số khu vực", "Areas"),
@@ -78,7 +84,24 @@ LABELS: dict[str, tuple[str, str]] = {
 }
 
 
+def decimal(value: float, lang: str, digits: int = 2) -> str:
+    """A decimal in the reader's convention: 0,51 in Vietnamese, 0.51 in English."""
+    text = f"{float(value):.{digits}f}"
+    return text.replace(".", ",") if lang == "vi" else text
+
+
 def t(key: str, lang: str, **params: object) -> str:
     vi, en = LABELS[key]
     text = vi if lang == "vi" else en
     return text.format(**params) if params else text
+
+
+def plan_summary(report: dict, lang: str) -> str:
+    """One line on a new plan's ``report.json`` in the reader's language: areas, mean travel,
+    the solver's status and the optimality gap."""
+    status = report["solver"]["status"]
+    label = t(f"status_{status}", lang) if f"status_{status}" in LABELS else status
+    gap = report["objective"]["gap"]
+    return t("replanned", lang, areas=report["totals"]["regular_areas"],
+             mean=decimal(report["totals"]["mean_km"], lang), status=label,
+             gap=t("replanned_gap", lang, gap=decimal(100 * gap, lang)) if gap is not None else "")
