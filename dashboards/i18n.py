@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from planner.messages import decimal
+
 LABELS: dict[str, tuple[str, str]] = {
     "title": ("Lập khu vực bỏ phiếu", "Polling-area planner"),
     "language": ("Ngôn ngữ", "Language"),
@@ -82,12 +84,6 @@ LABELS: dict[str, tuple[str, str]] = {
     "rendered": ("Bản đồ", "Map"),
     "choose": ("Chọn…", "Choose…"),
 }
-
-
-def decimal(value: float, lang: str, digits: int = 2) -> str:
-    """A decimal in the reader's convention: 0,51 in Vietnamese, 0.51 in English."""
-    text = f"{float(value):.{digits}f}"
-    return text.replace(".", ",") if lang == "vi" else text
 
 
 def t(key: str, lang: str, **params: object) -> str:

@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from planner.findings import Finding, InfeasibleError, ScenarioError, errors_of, warnings_of
-from planner.messages import stage_label
+from planner.messages import decimal, stage_label
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE, EXIT_INFEASIBLE, EXIT_INTERNAL = 0, 1, 2, 3, 4
 
@@ -246,8 +246,7 @@ def _print_summary(outcome, lang: Lang) -> None:
 
 def _dec(value: float, lang: Lang, digits: int = 2) -> str:
     """A decimal in the reader's convention: 0,80 in Vietnamese, 0.80 in English."""
-    text = f"{float(value):.{digits}f}"
-    return text.replace(".", ",") if lang == Lang.vi else text
+    return decimal(value, lang.value, digits)
 
 
 def _num(value: int, lang: Lang) -> str:

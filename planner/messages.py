@@ -236,6 +236,12 @@ STAGES: dict[str, tuple[str, str]] = {
 }
 
 
+def decimal(value: float, lang: str, digits: int = 2) -> str:
+    """A decimal in the reader's convention: 0,80 in Vietnamese ("vi"), 0.80 in English."""
+    text = f"{float(value):.{digits}f}"
+    return text.replace(".", ",") if lang == "vi" else text
+
+
 def stage_label(stage: str, lang: str) -> str:
     """A progress stage in ``lang`` ("vi" or "en"); an unknown stage keeps its own name."""
     vi, en = STAGES.get(stage, (stage, stage))
