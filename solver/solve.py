@@ -458,7 +458,8 @@ def _race(problem: PlanningProblem, parts: list[Part], hint: dict[int, int], dea
     cores = threads or max(1, os.cpu_count() or 1)
     size = sum(len(p.units) for p in parts)
     first = None
-    if _median_shaped(problem) or sum(_pairs(problem, p) for p in parts) <= RACE_ALONE_MAX_PAIRS:
+    large = sum(_pairs(problem, p) for p in parts) > RACE_ALONE_MAX_PAIRS  # CP-SAT gave nothing there
+    if _median_shaped(problem) or not large:
         first = solve_exact(problem, parts, fixed_total=fixed_total, workers=threads,
                             time_limit=max(0.1, min(deadline - time.monotonic(),
                                                     max(1.0, RACE_AFTER * (deadline - time.monotonic())))),
@@ -498,8 +499,7 @@ def _race(problem: PlanningProblem, parts: list[Part], hint: dict[int, int], dea
         first_engine, label = threading.Thread(target=run, args=("highs-full", lambda: solve_highs(
             problem, parts, fixed_total=fixed_total, time_limit=limit, objective_of=objective_of,
             on_start=register("highs-full")))), "highs"
-    elif sum(_pairs(problem, p) for p in parts) > RACE_ALONE_MAX_PAIRS:
-        # a large model: a second pruned route, its alternation cut short, instead of CP-SAT
+    elif large:  # a second pruned route, its alternation cut short, instead of CP-SAT
         first_engine, label = threading.Thread(target=run, args=("highs-quick", lambda: solve_pruned(
             problem, parts, fixed_total=fixed_total, time_limit=limit, hint=start_plan or None,
             objective_of=objective_of, on_start=register("highs-quick"),
