@@ -151,14 +151,15 @@ class _Model:
 
 
 def build(problem: PlanningProblem, parts: Sequence[Part], fixed_total: int | None,
-          restrict: dict[int, set[int]] | None = None) -> _Model:
+          restrict: dict[int, set[int]] | None = None, random_seed: int = 0) -> _Model:
     """The assignment model of the parts (contiguity comes as cuts). ``restrict[j]``: the only units
-    site ``j`` may serve (a heuristic narrowing for large problems; None: every valid pair)."""
+    site ``j`` may serve (a heuristic narrowing for large problems; None: every valid pair).
+    ``random_seed``: HiGHS's, so that two searches of the same model in a race take different paths."""
     import highspy
 
     highs = _new_highs()
     highs.setOptionValue("mip_rel_gap", 0.0)
-    highs.setOptionValue("random_seed", 0)
+    highs.setOptionValue("random_seed", int(random_seed) % 2_147_483_647)  # its range
     # One thread, always: HiGHS's thread pool is global to the process and fixed by the first run,
     # and a later run asking for another count fails outright (a narrowed run on every core, then
     # a raced one on one core, left the race without HiGHS). Its MIP search is serial anyway.
@@ -336,7 +337,7 @@ def solve_highs(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total:
                 hint: dict[int, int] | None = None,
                 objective_of=None, on_start=None, restrict: dict[int, set[int]] | None = None,
                 pruned: bool = False, restart_if: Callable[[float, bool], bool] | None = None,
-                memory: SearchMemory | None = None) -> HighsOutcome:
+                memory: SearchMemory | None = None, random_seed: int = 0) -> HighsOutcome:
     """Best plan within ``time_limit`` over the parts, contiguous when the problem asks for it.
 
     ``objective_of(assignment)`` prices a plan on the solver's full objective; it ranks the
@@ -352,12 +353,13 @@ def solve_highs(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total:
     or between two (where stopping costs nothing), the search stops there (``restart`` set) so the
     caller can fix more pairs and start again. ``memory``: cuts and
     served site sets of earlier searches of the same problem (updated with this one's).
+    ``random_seed``: see :func:`build`.
     """
     import highspy
 
     start = time.monotonic()
     deadline = start + time_limit
-    model = build(problem, parts, fixed_total, restrict)
+    model = build(problem, parts, fixed_total, restrict, random_seed)
     highs = model.highs
     memory = memory if memory is not None else SearchMemory()
     add_cuts(model, [c for c in memory.cuts if (c[0], c[1]) in model.column])

@@ -61,11 +61,12 @@ REFIX_BETWEEN_SHARE = 0.95
 def solve_pruned(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total: int | None, time_limit: float,
                  objective_of: Callable[[dict[int, int]], float], hint: dict[int, int] | None = None,
                  on_start: Callable[[Callable[[], None]], None] | None = None,
-                 alternate_share: float = ALTERNATE_SHARE) -> HighsOutcome:
+                 alternate_share: float = ALTERNATE_SHARE, random_seed: int = 0) -> HighsOutcome:
     """Best plan and bound within ``time_limit`` (see the module text). ``objective_of`` prices a plan
     on the model's objective; ``on_start`` receives a function that stops the work from another thread;
-    ``alternate_share``: the share of the time the alternation may take (the race's second route
-    takes less, see :data:`solver.solve.QUICK_ALTERNATE_SHARE`)."""
+    ``alternate_share``: the share of the time the alternation may take, and ``random_seed`` HiGHS's
+    (the race's second route takes less time and another seed, see
+    :data:`solver.solve.QUICK_ALTERNATE_SHARE`)."""
     start = time.monotonic()
     deadline = start + time_limit
     stopped = threading.Event()
@@ -129,7 +130,8 @@ def solve_pruned(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total
         outcome = solve_highs(problem, parts, fixed_total=fixed_total, time_limit=deadline - time.monotonic(),
                               hint=best, objective_of=objective_of, on_start=inner.append,
                               restrict=restrict, pruned=restrict is not None,
-                              restart_if=fixes_more if restrict is not None else None, memory=memory)
+                              restart_if=fixes_more if restrict is not None else None, memory=memory,
+                              random_seed=random_seed)
         log += outcome.log
         rounds, cuts = rounds + outcome.rounds, cuts + outcome.cuts
         if outcome.bound is not None and math.isfinite(outcome.bound):
