@@ -50,18 +50,22 @@ BENCH_DIR = Path(__file__).resolve().parent
 class Budget:
     """Time limit (seconds) given to the solver per kind of instance.
 
-    Chosen so that the full default run stays under 30 minutes on a 2-core machine, peers
-    included (the peer gets the same limit as our solver).
+    Chosen so that the full default run stays near 30 minutes on a 2-core machine, peers
+    included (the peer gets the same limit as our solver). The issue's targets for the literature
+    instances (published optimum reached or proven) name no time: their limits leave room for the
+    proofs that take longest here (pmedcap1-08 about 30 s, Validi AL about 70 s, Zhang AL about
+    80 s); the time each proof took is in the results, and the Validi moonshot row compares it
+    with the paper's.
     """
 
     commune: float = 10.0
     ward: float = 120.0
-    osman_christofides: float = 15.0
+    osman_christofides: float = 60.0
     sjc: float = 20.0
     large_cpmp: float = 30.0  # p3038 and Stefanello
-    validi: float = 20.0
-    validi_free: float = 10.0
-    zhang: float = 15.0
+    validi: float = 120.0
+    validi_free: float = 60.0
+    zhang: float = 120.0
     #: the instance the paper left open after an hour (SC): a plan or an infeasibility proof
     validi_open: float = 120.0
 
@@ -563,7 +567,26 @@ def _group_targets(records: list[dict[str, Any]]) -> dict[str, list[dict[str, An
                 label = "communes 30–80 units" if r["name"] != WARD_NAME else "1,000-block ward"
                 label += ", areas = baseline's count" if r["mode"] == "fixed" else ", product mode (areas priced)"
             groups.setdefault(f"{label}: {r['target']}", []).append(r)
+    moonshot = [r for r in records if _moonshot_case(r)]
+    if moonshot:
+        groups[MOONSHOT] = [dict(r, target_met=_moonshot_met(r)) for r in moonshot]
     return groups
+
+
+#: The issue's stretch goal: the twelve Validi states with a published optimum and more than one
+#: district, with contiguity, proven within twice the paper's time.
+MOONSHOT = "districting-validi moonshot: optimum proven within twice the paper's time (contiguity, k > 1)"
+
+
+def _moonshot_case(record: dict[str, Any]) -> bool:
+    return (record["family"] == inst.VALIDI_FOLDER and bool(record.get("contiguity"))
+            and record["known_kind"] == "optimal" and (record.get("areas") or 0) > 1
+            and record.get("paper_seconds") is not None)
+
+
+def _moonshot_met(record: dict[str, Any]) -> bool:
+    return bool(record["target_met"]) and record.get("seconds") is not None \
+        and record["seconds"] <= 2 * float(record["paper_seconds"])
 
 
 def _communes_tables(records: list[dict[str, Any]]) -> list[str]:

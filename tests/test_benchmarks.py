@@ -35,3 +35,24 @@ def test_engine_benchmarks_quick() -> None:
     assert figures["eligibility"]["eligible"] > 0
     lines = markdown(figures)
     assert any("road matrix" in line for line in lines)
+
+
+def test_moonshot_row_counts_proofs_within_twice_the_paper_time() -> None:
+    """The Targets table says how many of the Validi states with contiguity and more than one
+    district were proven within twice the paper's time, and names the others."""
+    from benchmarks.run import MOONSHOT, _group_targets
+
+    def record(name: str, seconds: float, paper: float, *, met: bool = True, contiguity: bool = True,
+               areas: int = 4) -> dict:
+        return {"family": "districting-validi", "name": name, "mode": "fixed", "target": "optimum proven",
+                "target_met": met, "seconds": seconds, "paper_seconds": paper, "contiguity": contiguity,
+                "known_kind": "optimal", "areas": areas}
+
+    records = [record("MS", 0.9, 0.49), record("KS", 10.3, 1.10), record("AL", 20.1, 19.41, met=False),
+               record("AR-nocontig", 0.5, 0.53, contiguity=False), record("WY", 0.0, 0.01, areas=1)]
+    groups = _group_targets(records)
+    moonshot = groups[MOONSHOT]
+    assert [r["name"] for r in moonshot] == ["MS", "KS", "AL"]
+    assert [r["name"] for r in moonshot if r["target_met"]] == ["MS"]
+    # the issue's own target row is unchanged by the moonshot verdicts
+    assert [r["target_met"] for r in groups["districting-validi: optimum proven"]] == [True, True, False, True, True]
