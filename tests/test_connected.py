@@ -331,3 +331,27 @@ def test_a_listing_far_beyond_its_time_is_not_started() -> None:
     began = time.monotonic()
     assert list_areas(problem, split_parts(problem), fixed_total=None, deadline=began + 30) is None
     assert time.monotonic() - began < 3
+
+
+def test_listing_is_not_started_when_its_estimate_nears_the_set_limit(monkeypatch) -> None:
+    # The estimate falls short of the true count, so an estimate within a factor of the limit on
+    # sets means the listing would likely pass that limit after seconds of work: it is not started,
+    # however long the time; with room for the shortfall it is listed
+    from solver import partition
+
+    problem = random_problem(3, n=9, m=5, areas=2)
+    parts = split_parts(problem)
+    graphs = [part_graph(problem, part) for part in parts]
+    rng = np.random.default_rng(0)
+    estimate = sum(estimate_sets(graph, root, probes=partition.PROBES, rng=rng)
+                   for graph in graphs for root in range(len(graph.units)))
+    walked: list[int] = []
+    real = partition.connected_sets
+    monkeypatch.setattr(partition, "connected_sets", lambda *a, **k: (walked.append(1), real(*a, **k))[1])
+    near = int(estimate * partition.SHORTFALL) - 1
+    assert estimate < near
+    assert list_areas(problem, parts, fixed_total=2, deadline=time.monotonic() + 60, max_sets=near) is None
+    assert walked == []
+    roomy = int(estimate * partition.SHORTFALL) * 4
+    assert list_areas(problem, parts, fixed_total=2, deadline=time.monotonic() + 60, max_sets=roomy) is not None
+    assert walked
