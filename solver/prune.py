@@ -61,11 +61,13 @@ REFIX_BETWEEN_SHARE = 0.95
 def solve_pruned(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total: int | None, time_limit: float,
                  objective_of: Callable[[dict[int, int]], float], hint: dict[int, int] | None = None,
                  on_start: Callable[[Callable[[], None]], None] | None = None,
-                 alternate_share: float = ALTERNATE_SHARE, random_seed: int = 0) -> HighsOutcome:
+                 alternate_share: float = ALTERNATE_SHARE, random_seed: int = 0,
+                 extras: bool = True) -> HighsOutcome:
     """Best plan and bound within ``time_limit`` (see the module text). ``objective_of`` prices a plan
     on the model's objective; ``on_start`` receives a function that stops the work from another thread;
-    ``alternate_share``: the share of the time the alternation may take, and ``random_seed`` HiGHS's
-    (the race's second route takes less time and another seed, see
+    ``alternate_share``: the share of the time the alternation may take, ``random_seed`` HiGHS's, and
+    ``extras``: whether the extra starts and swaps may follow it (the race's second route takes less
+    time, another seed and no extras, so that its MIP starts soon, see
     :data:`solver.solve.QUICK_ALTERNATE_SHARE`)."""
     start = time.monotonic()
     deadline = start + time_limit
@@ -92,7 +94,7 @@ def solve_pruned(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total
         # extra starts and swaps pay where serving fixed sites is quick (no contiguity, loose bounds:
         # tens of ms); with contiguity or tight bounds each takes seconds, which the MIP needs more
         alternate_end = time.monotonic() + alternate_share * time_limit
-        extra_time = 0.0 if problem.contiguity else EXTRA_SHARE * alternate_share * time_limit
+        extra_time = 0.0 if problem.contiguity or not extras else EXTRA_SHARE * alternate_share * time_limit
         timings: list[float] = []
         plan, value = alternate(problem, parts, starts, fixed_total=fixed_total, objective_of=objective_of,
                                 deadline=min(deadline, alternate_end - extra_time), stopped=stopped,

@@ -48,6 +48,10 @@ FULL_MODEL_MAX_PAIRS = 12_000
 #: in 9.0 s where it was not, AR-nocontig 2.2 s instead of 3.3.
 RACE_AFTER = 0.1
 RACE_ALONE_MAX_PAIRS = 1_000
+#: For the p-median shape the solo start is at most this long: there CP-SAT alone proved one
+#: Osman-Christofides instance of 20 (pmedcap1-02, 0.4 s), and at a 60-s limit its 6 s alone made
+#: pmedcap1-01, -03, -05, -06 and -07 take 5.4-10.2 s instead of 2.1-4.2 s at 15 s.
+MEDIAN_ALONE_MAX_S = 1.0
 #: Above RACE_ALONE_MAX_PAIRS pairs (except the p-median shape), CP-SAT added neither plans nor
 #: bounds in the race either; a second pruned HiGHS route takes its core, with this share of the
 #: time for its alternation instead of :data:`solver.prune.ALTERNATE_SHARE`, so that its MIP starts
@@ -464,9 +468,11 @@ def _race(problem: PlanningProblem, parts: list[Part], hint: dict[int, int], dea
     first = None
     large = sum(_pairs(problem, p) for p in parts) > RACE_ALONE_MAX_PAIRS  # CP-SAT gave nothing there
     if _median_shaped(problem) or not large:
+        solo = max(1.0, RACE_AFTER * (deadline - time.monotonic()))
+        if _median_shaped(problem):
+            solo = min(solo, MEDIAN_ALONE_MAX_S)
         first = solve_exact(problem, parts, fixed_total=fixed_total, workers=threads,
-                            time_limit=max(0.1, min(deadline - time.monotonic(),
-                                                    max(1.0, RACE_AFTER * (deadline - time.monotonic())))),
+                            time_limit=max(0.1, min(deadline - time.monotonic(), solo)),
                             seed=seed, hint=hint or None, formulation=formulation)
         alone = {"engine": "cp-sat", "log": _race_log({"cp-sat alone": first})}
         if first.status == "infeasible":
@@ -507,7 +513,7 @@ def _race(problem: PlanningProblem, parts: list[Part], hint: dict[int, int], dea
         first_engine, label = threading.Thread(target=run, args=("highs-quick", lambda: solve_pruned(
             problem, parts, fixed_total=fixed_total, time_limit=limit, hint=start_plan or None,
             objective_of=objective_of, on_start=register("highs-quick"),
-            alternate_share=QUICK_ALTERNATE_SHARE, random_seed=seed + 1))), "highs+highs"
+            alternate_share=QUICK_ALTERNATE_SHARE, random_seed=seed + 1, extras=False))), "highs+highs"
     else:
         first_engine, label = threading.Thread(target=run, args=("cp-sat", lambda: solve_exact(
             problem, parts, fixed_total=fixed_total, workers=max(1, cores - 1), time_limit=limit, seed=seed,

@@ -506,6 +506,31 @@ def test_race_steps_are_in_the_stats_for_the_report(site_units: list[int], engin
     assert not any("failed" in line for line in log)
 
 
+def test_second_route_goes_to_its_mip_without_the_extra_starts_and_swaps() -> None:
+    # Without contiguity, where serving fixed sites is quick, the main route tries more starts and
+    # site swaps after its alternation (their time grows with the limit); the race's second route
+    # skips them, so at long limits one MIP still starts at once
+    from solver.parts import split_parts
+    from solver.prune import solve_pruned
+
+    width = 10
+    edges = [(i, i + 1) for i in range(100) if i % width < width - 1] + [(i, i + width) for i in range(90)]
+    site_units = [0, 9, 22, 27, 44, 45, 54, 55, 72, 77, 90, 99]
+    xy = np.array([(i % width, i // width) for i in range(100)], dtype=float)
+    distance = np.linalg.norm(xy[:, None, :] - xy[site_units][None, :, :], axis=2)
+    weights = np.random.default_rng(0).integers(80, 120, 100).tolist()
+    problem = make_problem(edges, weights, site_units, distance, min_voters=1900, max_voters=2100, areas=5,
+                           contiguity=False)
+    logs = {}
+    for extras in (True, False):
+        outcome = solve_pruned(problem, split_parts(problem), fixed_total=5, time_limit=20, extras=extras,
+                               objective_of=lambda plan: _objective(problem, plan))
+        assert outcome.status == "optimal"
+        logs[extras] = outcome.log
+    assert any("lagrangian starts and swaps" in line for line in logs[True]), logs[True]
+    assert not any("lagrangian starts and swaps" in line for line in logs[False]), logs[False]
+
+
 def test_race_reports_the_share_of_its_time_used() -> None:
     # A long search shows it is alive: each tenth of the time used is reported once, in order,
     # never ahead of the time actually used
