@@ -483,6 +483,19 @@ def test_pruned_mip_serving_split_plans_matches_the_listing() -> None:
     assert served > 0 and restarted > 0  # both paths were taken
 
 
+TWELVE_SITES = [0, 9, 22, 27, 44, 45, 54, 55, 72, 77, 90, 99]
+TIGHT_WEIGHTS = np.random.default_rng(0).integers(80, 120, 100).tolist()
+
+
+def grid_100(site_units: list[int], weights: list[int], **rules) -> PlanningProblem:
+    """A 10 x 10 grid of units (rook adjacency), sites at ``site_units``, straight-line distances."""
+    width = 10
+    edges = [(i, i + 1) for i in range(100) if i % width < width - 1] + [(i, i + width) for i in range(90)]
+    xy = np.array([(i % width, i // width) for i in range(100)], dtype=float)
+    distance = np.linalg.norm(xy[:, None, :] - xy[site_units][None, :, :], axis=2)
+    return make_problem(edges, weights, site_units, distance, **rules)
+
+
 @pytest.mark.parametrize("site_units, engines", [
     # 800 unit-site pairs: CP-SAT races the pruned HiGHS route
     ([0, 9, 27, 44, 55, 72, 90, 99], ("cp-sat", "highs")),
@@ -492,11 +505,7 @@ def test_pruned_mip_serving_split_plans_matches_the_listing() -> None:
 def test_race_steps_are_in_the_stats_for_the_report(site_units: list[int], engines: tuple[str, str]) -> None:
     # 100 light units: far too many possible areas to list, so the engines race; what each did
     # (status, bound, the HiGHS route's relaxation and cut rounds) is kept for report.json
-    width = 10
-    edges = [(i, i + 1) for i in range(100) if i % width < width - 1] + [(i, i + width) for i in range(90)]
-    xy = np.array([(i % width, i // width) for i in range(100)], dtype=float)
-    distance = np.linalg.norm(xy[:, None, :] - xy[site_units][None, :, :], axis=2)
-    problem = make_problem(edges, [100] * 100, site_units, distance, min_voters=300, max_voters=4000, areas=3)
+    problem = grid_100(site_units, [100] * 100, min_voters=300, max_voters=4000, areas=3)
     result = solver.solve(problem, time_limit=5, seed=0)
     assert is_valid(problem, result)
     log = result.stats["log"]
@@ -513,14 +522,7 @@ def test_second_route_goes_to_its_mip_without_the_extra_starts_and_swaps() -> No
     from solver.parts import split_parts
     from solver.prune import solve_pruned
 
-    width = 10
-    edges = [(i, i + 1) for i in range(100) if i % width < width - 1] + [(i, i + width) for i in range(90)]
-    site_units = [0, 9, 22, 27, 44, 45, 54, 55, 72, 77, 90, 99]
-    xy = np.array([(i % width, i // width) for i in range(100)], dtype=float)
-    distance = np.linalg.norm(xy[:, None, :] - xy[site_units][None, :, :], axis=2)
-    weights = np.random.default_rng(0).integers(80, 120, 100).tolist()
-    problem = make_problem(edges, weights, site_units, distance, min_voters=1900, max_voters=2100, areas=5,
-                           contiguity=False)
+    problem = grid_100(TWELVE_SITES, TIGHT_WEIGHTS, min_voters=1900, max_voters=2100, areas=5, contiguity=False)
     logs = {}
     for extras in (True, False):
         outcome = solve_pruned(problem, split_parts(problem), fixed_total=5, time_limit=20, extras=extras,
@@ -534,13 +536,7 @@ def test_second_route_goes_to_its_mip_without_the_extra_starts_and_swaps() -> No
 def test_race_reports_the_share_of_its_time_used() -> None:
     # A long search shows it is alive: each tenth of the time used is reported once, in order,
     # never ahead of the time actually used
-    width = 10
-    edges = [(i, i + 1) for i in range(100) if i % width < width - 1] + [(i, i + width) for i in range(90)]
-    site_units = [0, 9, 22, 27, 44, 45, 54, 55, 72, 77, 90, 99]
-    xy = np.array([(i % width, i // width) for i in range(100)], dtype=float)
-    distance = np.linalg.norm(xy[:, None, :] - xy[site_units][None, :, :], axis=2)
-    weights = np.random.default_rng(0).integers(80, 120, 100).tolist()
-    problem = make_problem(edges, weights, site_units, distance, min_voters=1900, max_voters=2100, areas=5)
+    problem = grid_100(TWELVE_SITES, TIGHT_WEIGHTS, min_voters=1900, max_voters=2100, areas=5)
     calls: list[tuple[str, float, float]] = []
     start = time.monotonic()
     result = solver.solve(problem, time_limit=4, seed=0,
