@@ -62,7 +62,7 @@ MEDIAN_ALONE_MAX_S = 1.0
 #: instead of 9.2%, LA-nocontig at it instead of 1.8% above. A share of 0 or 0.2 was also better
 #: than CP-SAT, each best on some states. When both alternations settle on the same plan (at long
 #: time limits they do), the two routes would search alike: the second uses another HiGHS seed.
-#: Measured at 120 s: Validi LA proven in 33.7 s instead of 56.2 (the second route's search found the
+#: Measured at 120 s: Validi LA proven in 33.9 s instead of 56.2 (the second route's search found the
 #: optimum in its second round), AL 71.4 s against 70.4; at 20 s the states proven before took
 #: 50.3 s together instead of 53.6 (KS 8.5, WV 11.3, OK 17.8, NE 4.6, AR 4.0, IA 4.1).
 QUICK_ALTERNATE_SHARE = 0.1
@@ -572,8 +572,8 @@ def _race_log(results: dict[str, object]) -> list[str]:
 def _median_shaped(problem: PlanningProblem) -> bool:
     """No contiguity and no voter minimum: the capacitated p-median problem, whose LP relaxation is
     strong. There HiGHS on the whole model beats CP-SAT: with it beside the pruned route, all 20
-    Osman-Christofides instances reach their optimum in 15 s (with CP-SAT 18, pmedcap1-15 and -19
-    one short). With a minimum (Validi's tight population bounds) CP-SAT stays: HiGHS alone
+    Osman-Christofides instances reach their optimum within 60 s (pmedcap1-08, the slowest, in 28 s;
+    with CP-SAT, -15 and -19 stayed one short at 15 s). With a minimum (Validi's tight population bounds) CP-SAT stays: HiGHS alone
     proved fewer of those."""
     return not problem.contiguity and problem.min_voters == 0
 
