@@ -8,7 +8,7 @@ problem (a few dozen units, every site standing in them a candidate, ``k`` areas
 HiGHS from the current plan; a better answer replaces those areas. This is the matheuristic
 of Stefanello, de Araújo and Müller (2015) for the capacitated p-median problem. Most such
 sub-problems are proven in a few hundredths of a second; a few would take seconds, so each
-gets a short limit and HiGHS's best plan at that point (never worse than the current one).
+gets a limit and HiGHS's best plan at that point (never worse than the current one).
 
 After a pass over every open site that found nothing better, ``k`` grows, so that sites can
 move across wider stretches. Each unit is offered only its nearest sites within the
@@ -41,8 +41,12 @@ MAX_AREAS = 16
 #: next pass re-plans 4 more sites together (p3038_600: the 5-area passes kept finding a few
 #: gains each, 129 in 3,575 steps over 120 s, and never widened).
 GROW_BELOW = 0.05
-#: Seconds one sub-problem may take (HiGHS's best plan is taken when it runs out).
-STEP_SECONDS = 0.1
+#: Seconds one sub-problem may take, per area in it (HiGHS's best plan is taken when it runs out).
+#: The slow sub-problems hold the large gains: areas filled to 95% make knapsacks whose relaxation is
+#: weak (one of 5 areas and 30 units: 1,424 to 1,331, proven in 2.6 s). p3038_600 from a plan 4.4%
+#: above the best known, searching 200 s: 0.1 s per step stopped at 2.21% after 128 s (a whole pass
+#: at 16 areas gained nothing in time); 0.1 s per area reached 1.02%, 0.2 s per area 1.03%.
+STEP_SECONDS_PER_AREA = 0.1
 #: Each unit of a sub-problem is offered its nearest sites within it: this many, or
 #: SITES_PER_AREA_UNIT times the units per area when more (an area of 30 units has units whose
 #: site is not among their 10 nearest: offered only those, no sub-problem found a better plan).
@@ -181,8 +185,8 @@ def _solve_step(problem: PlanningProblem, step: _Step, fixed_count: bool,
     def value_of(plan: dict[int, int]) -> float:
         return model_objective(sub, np.array([plan[i] for i in range(sub.n_units)]))
 
-    outcome = solve_highs(sub, sub_parts, fixed_total=sub.areas,
-                          time_limit=min(STEP_SECONDS, max(0.05, deadline - time.monotonic())), hint=step.hint,
+    limit = min(STEP_SECONDS_PER_AREA * len(step.areas), max(0.05, deadline - time.monotonic()))
+    outcome = solve_highs(sub, sub_parts, fixed_total=sub.areas, time_limit=limit, hint=step.hint,
                           objective_of=value_of, restrict=nearest_sites(sub, sub_parts, per_unit, keep=step.hint))
     if len(outcome.assignment) != len(step.units):
         return None

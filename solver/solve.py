@@ -75,6 +75,11 @@ PROGRESS_STEPS = 10
 #: finds good plans itself, so the construction gets less.
 WARM_SHARE = 0.25
 WARM_SHARE_FREE = 0.1
+#: ... but at most this long where the rounded relaxation gives the start (:func:`_relaxed_nearby`:
+#: a fixed count, no contiguity, more than NEARBY_MIN_UNITS units, a part too big for the full
+#: model): there the construction is only the fallback. Lorena-Senne p3038_600: 174,094 in 3 s and
+#: 166,375 in 30 s, where the rounded relaxation served gave 130,123.
+WARM_MAX_S_NEARBY = 3.0
 #: Narrowed MIP for large problems without contiguity: each unit is offered to its
 #: max(NARROW_MIN_SITES, NARROW_FACTOR x units per area) nearest sites; it gets this share of the time.
 NARROW_MIN_SITES = 20
@@ -95,6 +100,9 @@ RELAXED_SITES = 10
 RELAXED_SHARE = 0.25
 ROUNDED_SHARE = 0.15
 RELOCATED_SHARE = 0.2
+#: Serving the rounded sites stops after this long even when its share is longer: p3038_600 gave
+#: 134,088 in 3.4 s, 130,123 in 15.6 s and 129,963 in 44 s; the nearby search uses the time better.
+ROUNDED_MAX_S = 15.0
 
 #: Time for the check that every unit fits in some valid area (it ends far sooner where units are
 #: light: a valid area turns up among the first sets tried).
@@ -164,9 +172,8 @@ def solve(problem: PlanningProblem, *, time_limit: float = 60.0, seed: int = 0, 
         outcome = _listed_outcome(problem, parts, listed, deadline)
         warm = None
     else:
-        share = WARM_SHARE if problem.contiguity else WARM_SHARE_FREE
-        warm = solve_heuristic(problem, time_limit=max(0.5, share * time_limit) if method != "construction"
-                               else time_limit, seed=seed, on_progress=on_progress)
+        warm = solve_heuristic(problem, time_limit=_warm_time(problem, parts, time_limit, method), seed=seed,
+                               on_progress=on_progress)
         if method == "construction":
             return _with_model_objective(problem, warm)
         hint = {u: int(s) for u, s in enumerate(warm.assignment.tolist()) if s >= 0} \
@@ -208,6 +215,17 @@ def solve(problem: PlanningProblem, *, time_limit: float = 60.0, seed: int = 0, 
     engine = str(stats.get("engine") or "cp-sat")  # the engines that ran: cp-sat, cp-sat+highs, highs+highs, lns, ...
     return SolveResult(status, assignment, objective, bound, gap, seconds, engine if method != "construction"
                        else method, (), stats)
+
+
+def _warm_time(problem: PlanningProblem, parts: list[Part], time_limit: float, method: str) -> float:
+    """The construction heuristic's time: all of it alone, else its share (see WARM_SHARE)."""
+    if method == "construction":
+        return time_limit
+    warm = max(0.5, (WARM_SHARE if problem.contiguity else WARM_SHARE_FREE) * time_limit)
+    if method == "auto" and problem.areas is not None and not problem.contiguity and highs_available() and \
+            problem.n_units > NEARBY_MIN_UNITS and any(_pairs(problem, p) > FULL_MODEL_MAX_PAIRS for p in parts):
+        warm = min(warm, WARM_MAX_S_NEARBY)
+    return warm
 
 
 def _listed(problem: PlanningProblem, parts: list[Part], deadline: float) -> PartitionOutcome | None:
@@ -375,9 +393,9 @@ def _relaxed_nearby(problem: PlanningProblem, parts: list[Part], hint: dict[int,
     (:mod:`solver.nearby`) for the rest of the time. No bound: the whole model's relaxation does
     not build in time (Lorena-Senne p3038: 9.2 million pairs).
 
-    Measured on Lorena-Senne p3038_600 at 30 s on 2 cores: 126,107 (2.8% above the best known,
-    ``make bench``), where the alternation and the narrowed MIP reached 135,669 (10.6%); the
-    nearby search takes about half the time."""
+    Measured on Lorena-Senne p3038_600 on 2 cores: 2.7% above the best known at 30 s, 1.4% at
+    120 s, 0.8% at 300 s (the start 3.2% above after 46 s), where the alternation and the narrowed
+    MIP reached 10.6% at 30 s."""
 
     def objective_of(plan: dict[int, int]) -> float:
         return _part_objective(problem, plan)
@@ -388,7 +406,8 @@ def _relaxed_nearby(problem: PlanningProblem, parts: list[Part], hint: dict[int,
                                 time_limit=RELAXED_SHARE * (deadline - time.monotonic()))
     if openings is not None:
         served = serve_near(problem, parts, _rounded(problem, parts, openings),
-                            deadline=time.monotonic() + ROUNDED_SHARE * (deadline - time.monotonic()))
+                            deadline=time.monotonic() + min(ROUNDED_MAX_S,
+                                                             ROUNDED_SHARE * (deadline - time.monotonic())))
         if served is not None and len(served) == problem.n_units and \
                 (problem.areas is None or len(set(served.values())) == problem.areas):
             plans.append(served)

@@ -779,3 +779,19 @@ def test_rounding_never_gives_an_electoral_unit_more_areas_than_it_can_hold() ->
     per_group = [sum(1 for j in chosen if problem.group[int(problem.site_unit[j])] == g) for g in range(3)]
     assert per_group == [3, 1, 2]
 
+
+
+def test_construction_gets_little_time_where_the_rounded_relaxation_starts() -> None:
+    from solver.parts import split_parts
+    from solver.solve import WARM_MAX_S_NEARBY, _warm_time
+
+    # on the nearby route (fixed count, no contiguity, over 1,000 units) the construction is only
+    # the fallback: at 300 s it gets WARM_MAX_S_NEARBY, not its tenth; with the count decided it
+    # starts the search, and alone it has all the time
+    large = scattered_problem(5, 1100, areas=150, min_voters=100, max_voters=400)
+    assert _warm_time(large, split_parts(large), 300.0, "auto") == WARM_MAX_S_NEARBY
+    assert _warm_time(large, split_parts(large), 300.0, "construction") == 300.0
+    decided = replace(large, areas=None)
+    assert _warm_time(decided, split_parts(decided), 300.0, "auto") == pytest.approx(30.0)
+    small = scattered_problem(5, 200, areas=30, min_voters=100, max_voters=400)
+    assert _warm_time(small, split_parts(small), 300.0, "auto") == pytest.approx(30.0)
