@@ -222,10 +222,16 @@ def _warm_time(problem: PlanningProblem, parts: list[Part], time_limit: float, m
     if method == "construction":
         return time_limit
     warm = max(0.5, (WARM_SHARE if problem.contiguity else WARM_SHARE_FREE) * time_limit)
-    if method == "auto" and problem.areas is not None and not problem.contiguity and highs_available() and \
-            problem.n_units > NEARBY_MIN_UNITS and any(_pairs(problem, p) > FULL_MODEL_MAX_PAIRS for p in parts):
-        warm = min(warm, WARM_MAX_S_NEARBY)
+    if problem.areas is not None and _free_and_big(problem, parts, method) and problem.n_units > NEARBY_MIN_UNITS:
+        warm = min(warm, WARM_MAX_S_NEARBY)  # the route of _relaxed_nearby (see _solve_fixed)
     return warm
+
+
+def _free_and_big(problem: PlanningProblem, parts: list[Part], method: str) -> bool:
+    """A part too big for the full model, no contiguity, HiGHS at hand: with a fixed count, the
+    narrowed MIP's route, or above NEARBY_MIN_UNITS units the rounded relaxation's."""
+    return method == "auto" and not problem.contiguity and highs_available() and \
+        any(_pairs(problem, p) > FULL_MODEL_MAX_PAIRS for p in parts)
 
 
 def _listed(problem: PlanningProblem, parts: list[Part], deadline: float) -> PartitionOutcome | None:
@@ -308,7 +314,7 @@ def _solve_fixed(problem: PlanningProblem, parts: list[Part], hint: dict[int, in
     """One model over all parts: the fixed area count couples them."""
     assignment = np.full(problem.n_units, -1, dtype=int)
     big = method == "auto" and any(_pairs(problem, p) > FULL_MODEL_MAX_PAIRS for p in parts)
-    if big and not problem.contiguity and highs_available():
+    if _free_and_big(problem, parts, method):
         if problem.n_units > NEARBY_MIN_UNITS:  # the relaxation gives a start where the construction found none
             return _relaxed_nearby(problem, parts, hint, deadline, seed, threads)
         if hint:
@@ -592,8 +598,8 @@ def _median_shaped(problem: PlanningProblem) -> bool:
     """No contiguity and no voter minimum: the capacitated p-median problem, whose LP relaxation is
     strong. There HiGHS on the whole model beats CP-SAT: with it beside the pruned route, all 20
     Osman-Christofides instances reach their optimum within 60 s (pmedcap1-08, the slowest, in 28 s;
-    with CP-SAT, -15 and -19 stayed one short at 15 s). With a minimum (Validi's tight population bounds) CP-SAT stays: HiGHS alone
-    proved fewer of those."""
+    with CP-SAT, -15 and -19 stayed one short at 15 s). With a minimum (Validi's tight population
+    bounds) CP-SAT stays: HiGHS alone proved fewer of those."""
     return not problem.contiguity and problem.min_voters == 0
 
 

@@ -780,7 +780,6 @@ def test_rounding_never_gives_an_electoral_unit_more_areas_than_it_can_hold() ->
     assert per_group == [3, 1, 2]
 
 
-
 def test_construction_gets_little_time_where_the_rounded_relaxation_starts() -> None:
     from solver.parts import split_parts
     from solver.solve import WARM_MAX_S_NEARBY, _warm_time
