@@ -10,6 +10,10 @@ of Stefanello, de Araújo and Müller (2015) for the capacitated p-median proble
 sub-problems are proven in a few hundredths of a second; a few would take seconds, so each
 gets a limit and HiGHS's best plan at that point (never worse than the current one).
 
+A neighbourhood solved without a gain is not solved again while its units stay as they are
+(the same sub-problem gives the same answer): p3038_700 at 300 s skipped 2,293 such repeats
+beside 2,943 steps solved, and ended 1.29% above the best known instead of 1.56%.
+
 After a pass over every open site that found nothing better, ``k`` grows, so that sites can
 move across wider stretches. Each unit is offered only its nearest sites within the
 neighbourhood, which keeps the sub-problems small without changing what a good plan looks like.
@@ -65,6 +69,11 @@ class _Step:
     sites: tuple[int, ...]
     hint: dict[int, int]
 
+    @property
+    def key(self) -> tuple[int, tuple[int, ...]]:
+        """What the sub-problem depends on: its units and how many areas they form."""
+        return len(self.areas), self.units
+
 
 @dataclass
 class _Search:
@@ -81,7 +90,12 @@ class _Search:
     better: int = 0
     pass_steps: int = 0
     pass_better: int = 0
+    passes: int = 0
     finished: bool = False
+    #: neighbourhoods (:attr:`_Step.key`) already solved without a gain: solving one again would
+    #: give the same answer, until a step elsewhere changes one of its areas
+    fruitless: set[tuple[int, tuple[int, ...]]] = field(default_factory=set)
+    skipped: int = 0
 
 
 def improve_nearby(problem: PlanningProblem, parts: Sequence[Part], start: dict[int, int], *, deadline: float,
@@ -120,8 +134,8 @@ def improve_nearby(problem: PlanningProblem, parts: Sequence[Part], start: dict[
                     search.busy.difference_update(step.areas)
                     search.steps += 1
                     search.pass_steps += 1
-                    if local is not None:
-                        _accept(search, step, *local)
+                    if local is None or not _accept(search, step, *local):
+                        search.fruitless.add(step.key)
 
     threads = [threading.Thread(target=work, name=f"nearby-{i}", daemon=True) for i in range(max(1, workers) - 1)]
     for thread in threads:
@@ -132,6 +146,7 @@ def improve_nearby(problem: PlanningProblem, parts: Sequence[Part], start: dict[
         for thread in threads:
             thread.join()
     return search.current, {"nearby_steps": search.steps, "nearby_improved": search.better,
+                            "nearby_skipped": search.skipped,
                             "nearby_areas": search.k, "nearby_workers": max(1, workers)}
 
 
@@ -146,12 +161,13 @@ def _next_step(problem: PlanningProblem, search: _Search, sites_in_unit: dict[in
     """The next neighbourhood no other thread holds (marked busy), None when the few centres
     tried are all held; sets ``finished`` when a whole pass at the widest found nothing better."""
     if not search.queue:
-        if search.pass_steps and search.pass_better <= GROW_BELOW * search.pass_steps:
+        if search.passes and search.pass_better <= GROW_BELOW * search.pass_steps:
             if search.k >= MAX_AREAS and not search.pass_better:
                 search.finished = True
                 return None
             search.k = min(MAX_AREAS, search.k + 4)
         search.pass_steps = search.pass_better = 0
+        search.passes += 1
         search.queue = [int(s) for s in search.rng.permutation(np.array(sorted(search.members)))]
     attempt = 0
     while attempt < min(BUSY_TRIES, len(search.queue)):
@@ -165,6 +181,9 @@ def _next_step(problem: PlanningProblem, search: _Search, sites_in_unit: dict[in
             continue
         search.queue.pop(-1 - attempt)
         units = tuple(sorted(u for s in areas for u in search.members[s]))
+        if (len(areas), units) in search.fruitless:
+            search.skipped += 1
+            continue
         sites = tuple(sorted(s for u in units for s in sites_in_unit.get(u, [])))
         site_index = {s: i for i, s in enumerate(sites)}
         hint = {i: site_index[search.current[u]] for i, u in enumerate(units)}
@@ -193,11 +212,11 @@ def _solve_step(problem: PlanningProblem, step: _Step, fixed_count: bool,
     return outcome.assignment, value_of(step.hint) - value_of(outcome.assignment)
 
 
-def _accept(search: _Search, step: _Step, local: dict[int, int], gain: float) -> None:
-    """Take the neighbourhood's new plan when it lowers the objective: only its units and areas
-    change (no other thread holds them), so the plan is updated in place."""
+def _accept(search: _Search, step: _Step, local: dict[int, int], gain: float) -> bool:
+    """Take the neighbourhood's new plan when it lowers the objective (and say whether it did):
+    only its units and areas change (no other thread holds them), so the plan is updated in place."""
     if gain <= 1e-9 * max(1.0, abs(search.value)):
-        return
+        return False
     for s in step.areas:
         del search.members[s]
     for i, s in local.items():
@@ -207,6 +226,7 @@ def _accept(search: _Search, step: _Step, local: dict[int, int], gain: float) ->
     search.value -= gain
     search.better += 1
     search.pass_better += 1
+    return True
 
 
 def _nearest_areas(problem: PlanningProblem, members: dict[int, list[int]], centre: int, k: int) -> list[int]:

@@ -740,6 +740,25 @@ def test_nearby_search_improves_a_plan_and_keeps_it_valid(workers: int) -> None:
     assert 0 < counts["nearby_improved"] <= counts["nearby_steps"]
 
 
+def test_nearby_search_skips_neighbourhoods_it_already_solved_and_ends_on_its_own() -> None:
+    from solver.nearby import improve_nearby
+    from solver.parts import split_parts
+
+    # a neighbourhood solved without a gain is not solved again until one of its areas changes:
+    # on a small problem every pass soon repeats the last, so the widest pass ends the search
+    problem = scattered_problem(5, 80, areas=12, min_voters=100, max_voters=400)
+    ring_order = np.argsort(problem.distance[0, :], kind="stable").tolist()
+    start = {u: ring_order[7 * min(k // 7, 11)] for k, u in enumerate(ring_order)}
+    assert _valid(problem, np.array([start[u] for u in range(problem.n_units)]), False)
+    began = time.monotonic()
+    plan, counts = improve_nearby(problem, split_parts(problem), start, deadline=began + 60, seed=0,
+                                  fixed_count=True, objective_of=lambda p: _objective(problem, p))
+    assert time.monotonic() - began < 50  # stopped by itself, not by the deadline
+    assert counts["nearby_skipped"] > 0
+    assert _valid(problem, np.array([plan[u] for u in range(problem.n_units)]), False)
+    assert _objective(problem, plan) < _objective(problem, start)
+
+
 def test_rounding_opens_forced_sites_and_the_most_open_ones_once_per_unit() -> None:
     from solver.parts import split_parts
     from solver.solve import _rounded
