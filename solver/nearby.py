@@ -71,8 +71,7 @@ class _Step:
 
     @property
     def key(self) -> tuple[int, tuple[int, ...]]:
-        """What the sub-problem depends on: its units and how many areas they form."""
-        return len(self.areas), self.units
+        return _key(self.areas, self.units)
 
 
 @dataclass
@@ -181,7 +180,7 @@ def _next_step(problem: PlanningProblem, search: _Search, sites_in_unit: dict[in
             continue
         search.queue.pop(-1 - attempt)
         units = tuple(sorted(u for s in areas for u in search.members[s]))
-        if (len(areas), units) in search.fruitless:
+        if _key(areas, units) in search.fruitless:
             search.skipped += 1
             continue
         sites = tuple(sorted(s for u in units for s in sites_in_unit.get(u, [])))
@@ -210,6 +209,11 @@ def _solve_step(problem: PlanningProblem, step: _Step, fixed_count: bool,
     if len(outcome.assignment) != len(step.units):
         return None
     return outcome.assignment, value_of(step.hint) - value_of(outcome.assignment)
+
+
+def _key(areas: Sequence[int], units: tuple[int, ...]) -> tuple[int, tuple[int, ...]]:
+    """What a neighbourhood's sub-problem depends on: its units (sorted) and how many areas they form."""
+    return len(areas), units
 
 
 def _accept(search: _Search, step: _Step, local: dict[int, int], gain: float) -> bool:

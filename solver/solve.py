@@ -230,8 +230,12 @@ def _warm_time(problem: PlanningProblem, parts: list[Part], time_limit: float, m
 def _free_and_big(problem: PlanningProblem, parts: list[Part], method: str) -> bool:
     """A part too big for the full model, no contiguity, HiGHS at hand: with a fixed count, the
     narrowed MIP's route, or above NEARBY_MIN_UNITS units the rounded relaxation's."""
-    return method == "auto" and not problem.contiguity and highs_available() and \
-        any(_pairs(problem, p) > FULL_MODEL_MAX_PAIRS for p in parts)
+    return not problem.contiguity and highs_available() and _big(problem, parts, method)
+
+
+def _big(problem: PlanningProblem, parts: list[Part], method: str) -> bool:
+    """A part too big for the full model (left to the heuristic routes), unless a method is forced."""
+    return method == "auto" and any(_pairs(problem, p) > FULL_MODEL_MAX_PAIRS for p in parts)
 
 
 def _listed(problem: PlanningProblem, parts: list[Part], deadline: float) -> PartitionOutcome | None:
@@ -313,7 +317,7 @@ def _solve_fixed(problem: PlanningProblem, parts: list[Part], hint: dict[int, in
                  on_progress: ProgressCallback | None = None):
     """One model over all parts: the fixed area count couples them."""
     assignment = np.full(problem.n_units, -1, dtype=int)
-    big = method == "auto" and any(_pairs(problem, p) > FULL_MODEL_MAX_PAIRS for p in parts)
+    big = _big(problem, parts, method)
     if _free_and_big(problem, parts, method):
         if problem.n_units > NEARBY_MIN_UNITS:  # the relaxation gives a start where the construction found none
             return _relaxed_nearby(problem, parts, hint, deadline, seed, threads)
