@@ -92,14 +92,13 @@ RELOCATE_SHARE = 0.5
 #: 161,604 pairs take 18 s in HiGHS, 9.2 million do not build in minutes); no bound is reported.
 LP_BOUND_MAX_PAIRS = 100_000
 #: Above this many units (no contiguity), the narrowed MIP does not finish its root in time; the
-#: relaxation-rounded start, the alternation and the nearby-areas search take over
-#: (:func:`_relaxed_nearby`). Each unit is offered its RELAXED_SITES nearest sites in the relaxation.
+#: relaxation-rounded start and the nearby-areas search take over (:func:`_relaxed_nearby`). Each
+#: unit is offered its RELAXED_SITES nearest sites in the relaxation.
 NEARBY_MIN_UNITS = 1_000
 RELAXED_SITES = 10
-#: Shares of the time left for the relaxation, for serving its rounded sites and for the alternation.
+#: Shares of the time left for the relaxation and for serving its rounded sites.
 RELAXED_SHARE = 0.25
 ROUNDED_SHARE = 0.15
-RELOCATED_SHARE = 0.2
 #: Serving the rounded sites stops after this long even when its share is longer: p3038_600 gave
 #: 134,088 in 3.4 s, 130,123 in 15.6 s and 129,963 in 44 s; the nearby search uses the time better.
 ROUNDED_MAX_S = 15.0
@@ -399,13 +398,14 @@ def _relaxed_nearby(problem: PlanningProblem, parts: list[Part], hint: dict[int,
                     seed: int, threads: int | None):
     """Very large problems without contiguity (thousands of units): the sites most open in the
     linear relaxation of a narrowed model, served (a start usually far better than the
-    construction's), the alternation from the better of the two, then the nearby-areas search
-    (:mod:`solver.nearby`) for the rest of the time. No bound: the whole model's relaxation does
-    not build in time (Lorena-Senne p3038: 9.2 million pairs).
+    construction's), then the nearby-areas search (:mod:`solver.nearby`) from the better of the
+    two for the rest of the time. No bound: the whole model's relaxation does not build in time
+    (Lorena-Senne p3038: 9.2 million pairs).
 
-    Measured on Lorena-Senne p3038_600 on 2 cores: 2.7% above the best known at 30 s, 1.4% at
-    120 s, 0.8% at 300 s (the start 3.2% above after 46 s), where the alternation and the narrowed
-    MIP reached 10.6% at 30 s."""
+    The alternation (:func:`solver.centres.relocate`) is not run between them: on p3038_700 at
+    300 s it took 24 s to bring the start from 35% to 8% above the best known, and the search
+    ended 1.12% above; given those 24 s itself, from the start 35% above, it ended 0.93% above.
+    The alternation and the narrowed MIP alone reached 10.6% on p3038_600 at 30 s."""
 
     def objective_of(plan: dict[int, int]) -> float:
         return _part_objective(problem, plan)
@@ -424,12 +424,10 @@ def _relaxed_nearby(problem: PlanningProblem, parts: list[Part], hint: dict[int,
     if not plans:  # neither the construction nor the rounded relaxation gave a plan
         return np.full(problem.n_units, -1, dtype=int), ["unknown"], None, [], {"engine": "highs-nearby"}
     start = min(plans, key=objective_of)
-    relocated, _ = relocate(problem, parts, start, objective_of=objective_of,
-                            deadline=time.monotonic() + RELOCATED_SHARE * (deadline - time.monotonic()))
-    improved, counts = improve_nearby(problem, parts, relocated, deadline=deadline, seed=seed,
+    improved, counts = improve_nearby(problem, parts, start, deadline=deadline, seed=seed,
                                       fixed_count=problem.areas is not None, objective_of=objective_of,
                                       workers=threads or max(1, os.cpu_count() or 1))
-    plan, statuses, bound, diagnostics, stats = _merge(problem, problem.n_units, plans + [relocated, improved],
+    plan, statuses, bound, diagnostics, stats = _merge(problem, problem.n_units, plans + [improved],
                                                        [], False, "highs-nearby")
     assignment = np.full(problem.n_units, -1, dtype=int)
     for u, s in plan.items():
