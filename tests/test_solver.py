@@ -745,7 +745,7 @@ def test_nearby_search_skips_neighbourhoods_it_already_solved_and_ends_on_its_ow
     from solver.parts import split_parts
 
     # a neighbourhood solved without a gain is not solved again until one of its areas changes:
-    # on a small problem every pass soon repeats the last, so the widest pass ends the search
+    # on a small problem every pass soon repeats the last, so a cycle with nothing left ends the search
     problem = scattered_problem(5, 80, areas=12, min_voters=100, max_voters=400)
     ring_order = np.argsort(problem.distance[0, :], kind="stable").tolist()
     start = {u: ring_order[7 * min(k // 7, 11)] for k, u in enumerate(ring_order)}
@@ -757,6 +757,28 @@ def test_nearby_search_skips_neighbourhoods_it_already_solved_and_ends_on_its_ow
     assert counts["nearby_skipped"] > 0
     assert _valid(problem, np.array([plan[u] for u in range(problem.n_units)]), False)
     assert _objective(problem, plan) < _objective(problem, start)
+
+
+def test_nearby_search_starts_over_after_its_widest_pass_while_something_is_left() -> None:
+    import solver.nearby as nearby
+
+    # p3038_900 had ended at 231 s of 300 when its widest pass gained nothing; the areas had changed
+    # since the narrow passes, so the search starts over from the narrowest and ends only when a
+    # whole cycle found nothing left to solve
+    problem = scattered_problem(5, 80, areas=12, min_voters=100, max_voters=400)
+    ring_order = np.argsort(problem.distance[0, :], kind="stable").tolist()
+    plan = {u: ring_order[7 * min(k // 7, 11)] for k, u in enumerate(ring_order)}
+    sites_in_unit = {int(problem.site_unit[s]): [s] for s in range(problem.n_sites)}
+
+    def after_widest_pass(cycle_steps: int) -> nearby._Search:
+        search = nearby._Search(dict(plan), 0.0, np.random.default_rng(0), members=nearby._members(plan),
+                                k=nearby.MAX_AREAS, passes=3, pass_steps=12, cycle_steps=cycle_steps)
+        nearby._next_step(problem, search, sites_in_unit)
+        return search
+
+    again = after_widest_pass(cycle_steps=40)
+    assert not again.finished and again.k == nearby.START_AREAS and again.passes == 4
+    assert after_widest_pass(cycle_steps=0).finished
 
 
 def test_rounding_opens_forced_sites_and_the_most_open_ones_once_per_unit() -> None:
