@@ -337,7 +337,7 @@ def solve_highs(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total:
                 hint: dict[int, int] | None = None,
                 objective_of=None, on_start=None, restrict: dict[int, set[int]] | None = None,
                 pruned: bool = False, restart_if: Callable[[float, bool], bool] | None = None,
-                memory: SearchMemory | None = None, random_seed: int = 0, around_hint: bool = False) -> HighsOutcome:
+                memory: SearchMemory | None = None, random_seed: int = 0) -> HighsOutcome:
     """Best plan within ``time_limit`` over the parts, contiguous when the problem asks for it.
 
     ``objective_of(assignment)`` prices a plan on the solver's full objective; it ranks the
@@ -353,20 +353,13 @@ def solve_highs(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total:
     or between two (where stopping costs nothing), the search stops there (``restart`` set) so the
     caller can fix more pairs and start again. ``memory``: cuts and
     served site sets of earlier searches of the same problem (updated with this one's).
-    ``random_seed``: see :func:`build`. ``around_hint``: ``hint`` is a good plan, so HiGHS's
-    heuristics that hunt for a first plan (RENS, root reduced cost, ZI rounding, shifting) are
-    left out; RINS, which searches near the incumbent, stays. On 390 neighbourhoods of the nearby
-    search (p3038_700) this took 12% less time and found 5% more gain; without RINS as well, 12%
-    less gain.
+    ``random_seed``: see :func:`build`.
     """
     import highspy
 
     start = time.monotonic()
     deadline = start + time_limit
     model = build(problem, parts, fixed_total, restrict, random_seed)
-    if around_hint:
-        for heuristic in ("rens", "root_reduced_cost", "zi_round", "shifting"):
-            model.highs.setOptionValue(f"mip_heuristic_run_{heuristic}", False)
     highs = model.highs
     memory = memory if memory is not None else SearchMemory()
     add_cuts(model, [c for c in memory.cuts if (c[0], c[1]) in model.column])

@@ -215,8 +215,7 @@ def _solve_step(problem: PlanningProblem, step: _Step, fixed_count: bool,
 
     limit = min(STEP_SECONDS_PER_AREA * len(step.areas), max(0.05, deadline - time.monotonic()))
     outcome = solve_highs(sub, sub_parts, fixed_total=sub.areas, time_limit=limit, hint=step.hint,
-                          objective_of=value_of, restrict=nearest_sites(sub, sub_parts, per_unit, keep=step.hint),
-                          around_hint=True)
+                          objective_of=value_of, restrict=nearest_sites(sub, sub_parts, per_unit, keep=step.hint))
     if len(outcome.assignment) != len(step.units):
         return None
     return outcome.assignment, value_of(step.hint) - value_of(outcome.assignment)

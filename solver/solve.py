@@ -404,8 +404,9 @@ def _relaxed_nearby(problem: PlanningProblem, parts: list[Part], hint: dict[int,
 
     The alternation (:func:`solver.centres.relocate`) is not run between them: on p3038_700 at
     300 s it took 24 s to bring the start from 35% to 8% above the best known, and the search
-    ended 1.12% above; given those 24 s itself, from the start 35% above, it ended 0.93% above.
-    The alternation and the narrowed MIP alone reached 10.6% on p3038_600 at 30 s."""
+    ended 1.12% above; given those 24 s itself, from the start 35% above, it ended 0.93% above
+    (single runs, which differ by up to 0.3-0.5% from one to the next). The alternation and the
+    narrowed MIP alone reached 10.6% on p3038_600 at 30 s."""
 
     def objective_of(plan: dict[int, int]) -> float:
         return _part_objective(problem, plan)
