@@ -759,7 +759,7 @@ def test_nearby_search_skips_neighbourhoods_it_already_solved_and_ends_on_its_ow
     assert _objective(problem, plan) < _objective(problem, start)
 
 
-def test_nearby_search_starts_over_after_its_widest_pass_while_something_is_left() -> None:
+def test_nearby_search_starts_over_after_its_widest_pass_and_then_widens() -> None:
     import solver.nearby as nearby
 
     # p3038_900 had ended at 231 s of 300 when its widest pass gained nothing; the areas had changed
@@ -770,15 +770,19 @@ def test_nearby_search_starts_over_after_its_widest_pass_while_something_is_left
     plan = {u: ring_order[7 * min(k // 7, 11)] for k, u in enumerate(ring_order)}
     sites_in_unit = {int(problem.site_unit[s]): [s] for s in range(problem.n_sites)}
 
-    def after_widest_pass(cycle_steps: int) -> nearby._Search:
+    def after_widest_pass(cycle_steps: int, widest: int = nearby.MAX_AREAS) -> nearby._Search:
         search = nearby._Search(dict(plan), 0.0, np.random.default_rng(0), members=nearby._members(plan),
-                                k=nearby.MAX_AREAS, passes=3, pass_steps=12, cycle_steps=cycle_steps)
+                                k=widest, passes=3, pass_steps=12, cycle_steps=cycle_steps, widest=widest)
         nearby._next_step(problem, search, sites_in_unit)
         return search
 
     again = after_widest_pass(cycle_steps=40)
     assert not again.finished and again.k == nearby.START_AREAS and again.passes == 4
-    assert after_widest_pass(cycle_steps=0).finished
+    # a whole cycle with nothing left to solve: p3038_900 and _1000 at 600 s had ended with minutes
+    # to spare, so the widest pass grows by 4 and the search goes on there, up to WIDEST_LIMIT
+    wider = after_widest_pass(cycle_steps=0)
+    assert not wider.finished and wider.k == wider.widest == nearby.MAX_AREAS + 4 and wider.passes == 4
+    assert after_widest_pass(cycle_steps=0, widest=nearby.WIDEST_LIMIT).finished
 
 
 def test_rounding_opens_forced_sites_and_the_most_open_ones_once_per_unit() -> None:
