@@ -63,7 +63,8 @@ class Budget:
     osman_christofides: float = 60.0
     sjc: float = 20.0
     #: p3038 and Stefanello: within 1% of the best known needs minutes on the nearby-areas search
-    #: (p3038_700 on 2 cores, one run: 2.2% above at 120 s, 1.1% at 300 s, 0.9% at 420 s, 0.8% at 600 s)
+    #: (p3038_700 on 2 cores, one run: 2.2% above at 120 s, 1.1% at 300 s, 0.9% at 420 s, 0.8% at 600 s;
+    #: p3038_700 to _1000 at 300 s: 0.6-1.5% above, at 600 s: 0.3-0.8%)
     large_cpmp: float = 600.0
     validi: float = 120.0
     validi_free: float = 60.0
