@@ -82,6 +82,9 @@ def run_spopt(problem: PlanningProblem, time_limit: float) -> PeerResult:
     start = time.monotonic()
     weights = problem.weights.astype(float)
     cost = problem.distance * (problem.cost_w / weights)[:, None]
+    unreachable = ~np.isfinite(cost)
+    if unreachable.any():  # a site no road or link reaches from a unit: priced out, as PuLP takes no inf
+        cost[unreachable] = 10.0 * problem.n_units * cost[~unreachable].max()
     capacities = np.minimum(problem.capacity, problem.max_voters).astype(float)
     model = PMedian.from_cost_matrix(cost, weights, p_facilities=int(problem.areas or 1),
                                      facility_capacities=capacities)

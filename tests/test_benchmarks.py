@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 SHARED = Path(__file__).parents[2] / "shared" / "benchmarks"
@@ -56,3 +57,34 @@ def test_moonshot_row_counts_proofs_within_twice_the_paper_time() -> None:
     assert [r["name"] for r in moonshot if r["target_met"]] == ["MS"]
     # the issue's own target row is unchanged by the moonshot verdicts
     assert [r["target_met"] for r in groups["districting-validi: optimum proven"]] == [True, True, False, True, True]
+
+
+def test_the_issues_49_unit_commune_and_its_verdict_against_spopt() -> None:
+    from benchmarks.communes import peer_instances
+    from benchmarks.run import target_of
+
+    # the issue's comparison: 49 units, 41 sites, 12 areas, in spopt's terms (no contiguity, one group)
+    (item,) = peer_instances(["urban-49-seed1"])
+    p = item.problem
+    assert (p.n_units, p.n_sites, p.areas, p.contiguity) == (49, 41, 12, False)
+    assert set(p.group.tolist()) == {0}
+    record = {"family": item.family, "name": item.name, "status": "optimal", "gap": 0.0, "time_limit": 60.0,
+              "known_kind": "none", "seconds": 9.6, "peer": {"status": "optimal", "seconds": 10.5}}
+    assert target_of(record)[1] is True
+    assert target_of({**record, "seconds": 11.0})[1] is False  # proven, but after spopt
+    assert target_of({**record, "peer": {"status": "failed", "seconds": 60.0}})[1] is True
+    assert target_of({**record, "status": "feasible", "gap": 0.001})[1] is False
+
+
+def test_spopt_peer_prices_out_unreachable_sites() -> None:
+    pytest.importorskip("spopt")
+    from benchmarks.communes import peer_instances
+    from benchmarks.peers import run_spopt
+
+    # seed 4 has a site no unit of the mainland reaches (infinite distance): PuLP refused the inf
+    # ("Cannot multiply variables with NaN/inf values") and the peer column said "failed"
+    (item,) = peer_instances(["urban-49-seed4"])
+    assert np.isinf(item.problem.distance).any()
+    result = run_spopt(item.problem, 15)
+    assert result.status in ("optimal", "feasible"), result.message
+    assert np.isfinite(result.objective)  # no unit sent to a site it cannot reach
