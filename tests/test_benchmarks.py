@@ -78,13 +78,19 @@ def test_the_issues_49_unit_commune_and_its_verdict_against_spopt() -> None:
 
 def test_spopt_peer_prices_out_unreachable_sites() -> None:
     pytest.importorskip("spopt")
-    from benchmarks.communes import peer_instances
     from benchmarks.peers import run_spopt
+    from solver.problem import PlanningProblem
 
-    # seed 4 has a site no unit of the mainland reaches (infinite distance): PuLP refused the inf
-    # ("Cannot multiply variables with NaN/inf values") and the peer column said "failed"
-    (item,) = peer_instances(["urban-49-seed4"])
-    assert np.isinf(item.problem.distance).any()
-    result = run_spopt(item.problem, 15)
-    assert result.status in ("optimal", "feasible"), result.message
-    assert np.isfinite(result.objective)  # no unit sent to a site it cannot reach
+    # an islet (unit 3) that no mainland unit reaches and that reaches no mainland site (infinite
+    # distance, as the generated urban communes have): PuLP refused the inf ("Cannot multiply
+    # variables with NaN/inf values") and the peer column of cpmp-commune said "failed"
+    inf = np.inf
+    distance = np.array([[0.0, 1.0, inf], [1.0, 0.0, inf], [2.0, 1.0, inf], [inf, inf, 0.0]])
+    problem = PlanningProblem(
+        unit_ids=("U0", "U1", "U2", "U3"), weights=np.array([100, 100, 100, 100]), sparse=np.zeros(4, dtype=bool),
+        group=np.zeros(4, dtype=int), group_labels=("X",), neighbours=((1,), (0, 2), (1,), ()),
+        site_ids=("S0", "S1", "S3"), site_unit=np.array([0, 1, 3]), capacity=np.array([4000, 4000, 4000]),
+        distance=distance, min_voters=0, max_voters=4000, areas=2, contiguity=False)
+    result = run_spopt(problem, 10)
+    assert result.status == "optimal", result.message
+    assert result.objective == pytest.approx(200.0)  # S1 serves the mainland, S3 the islet
