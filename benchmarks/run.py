@@ -81,7 +81,7 @@ class Budget:
 
 QUICK_BUDGET = Budget(commune=5.0, ward=30.0, osman_christofides=5.0, sjc=10.0, large_cpmp=10.0, validi=10.0,
                       validi_free=5.0, zhang=10.0, validi_open=10.0, commune_peer=10.0)
-QUICK_FAMILIES = (COMMUNES, PEER_FAMILY, inst.OC_FOLDER, inst.VALIDI_FOLDER)
+QUICK_FAMILIES = (COMMUNES, inst.OC_FOLDER, inst.VALIDI_FOLDER)
 QUICK_OC = ("pmedcap1-01", "pmedcap1-02")
 QUICK_VALIDI = ("ME",)
 #: CPMP files with more points than this are skipped unless --max-units says otherwise ...
