@@ -29,7 +29,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -229,13 +229,18 @@ def spread_sites(xy: np.ndarray, count: int) -> list[int]:
     """``count`` well-spread site indices: farthest-point order from the site nearest the centre."""
     if count >= len(xy):
         return list(range(len(xy)))
-    centre = xy.mean(axis=0)
-    chosen = [int(np.argmin(((xy - centre) ** 2).sum(axis=1)))]
-    nearest = np.sqrt(((xy - xy[chosen[0]]) ** 2).sum(axis=1))
+    first = int(np.argmin(((xy - xy.mean(axis=0)) ** 2).sum(axis=1)))
+    return _farthest_first(first, lambda i: np.sqrt(((xy - xy[i]) ** 2).sum(axis=1)), count)
+
+
+def _farthest_first(first: int, distance_from: Callable[[int], np.ndarray], count: int) -> list[int]:
+    """``count`` indices, sorted: ``first``, then each time the one farthest from all chosen so far."""
+    chosen = [first]
+    nearest = distance_from(first).copy()
     while len(chosen) < count:
         pick = int(np.argmax(nearest))  # first index among ties
         chosen.append(pick)
-        nearest = np.minimum(nearest, np.sqrt(((xy - xy[pick]) ** 2).sum(axis=1)))
+        nearest = np.minimum(nearest, distance_from(pick))
     return sorted(chosen)
 
 
@@ -413,13 +418,7 @@ def spread_by_distance(problem: PlanningProblem, count: int) -> list[int]:
     if count >= problem.n_sites:
         return list(range(problem.n_sites))
     between = problem.distance[problem.site_unit, :]
-    chosen = [int(np.argmin(between.sum(axis=1)))]
-    nearest = between[chosen[0]].copy()
-    while len(chosen) < count:
-        pick = int(np.argmax(nearest))  # first index among ties
-        chosen.append(pick)
-        nearest = np.minimum(nearest, between[pick])
-    return sorted(chosen)
+    return _farthest_first(int(np.argmin(between.sum(axis=1))), lambda i: between[i], count)
 
 
 def peer_instances(names: Sequence[str] | None = None) -> list[Instance]:
