@@ -10,7 +10,9 @@ For one part (a connected set of units of one electoral group) and a number of a
    remove rule violations (too few / too many voters, capacity), then to cut travel; re-pick each
    area's best site; repeat from other site sets while time allows;
 4. when no site set gives a valid plan (voter bounds too tight for boundary moves), cut the part
-   into areas along random spanning trees (:mod:`solver.trees`) and improve that by step 3.
+   into areas along random spanning trees (:mod:`solver.trees`) and improve that by step 3;
+   without contiguity, pack the voters into the site sets tried by a small exact model
+   (:mod:`solver.packing`: places too tight for moves) and improve that by step 3.
 
 It is the fallback when the exact model is not run and its warm start when it is, so it keeps
 every hard rule the checker checks: contiguity, bounds with the sparse exception, capacity,
@@ -26,6 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from solver.packing import pack
 from solver.parts import Part
 from solver.problem import PlanningProblem
 from solver.trees import recombine, split_into_areas
@@ -33,6 +36,8 @@ from solver.trees import recombine, split_into_areas
 _BIG = 1.0e6
 #: Share of the construction's time left that the spanning-tree fallback may take.
 TREE_SHARE = 0.5
+#: Share of the construction's time left that the packing fallback may take for one site set.
+PACK_SHARE = 0.25
 
 
 @dataclass
@@ -390,6 +395,7 @@ def plan_part(problem: PlanningProblem, part: Part, k: int, *, seed: int, deadli
         return None
     rng = np.random.default_rng(seed)
     best: PartPlan | None = None
+    tried: list[list[int]] = []
     attempt = 0
     while attempt < restarts or (best is not None and not best.feasible and attempt < 4 * restarts):
         if attempt > 0 and time.monotonic() > deadline:
@@ -400,6 +406,8 @@ def plan_part(problem: PlanningProblem, part: Part, k: int, *, seed: int, deadli
             if attempt == 1:
                 continue
             break
+        if sorted(chosen) not in [sorted(c) for c in tried]:
+            tried.append(chosen)
         state = _State(ctx, chosen, grow(ctx, chosen))
         local_search(ctx, state, deadline)
         candidate = PartPlan(
@@ -412,7 +420,45 @@ def plan_part(problem: PlanningProblem, part: Part, k: int, *, seed: int, deadli
     if (best is None or not best.feasible) and ctx.contiguity and time.monotonic() < deadline:
         found = _tree_plan(ctx, k, rng, time.monotonic() + TREE_SHARE * (deadline - time.monotonic()))
         best = found if found is not None else best
+    if (best is None or not best.feasible) and not ctx.contiguity:
+        best = _packed_plan(ctx, tried, seed, deadline) or best
     return best
+
+
+def _packed_plan(ctx: _Context, tried: list[list[int]], seed: int, deadline: float) -> PartPlan | None:
+    """The first site set tried whose places can hold the part's voters, packed by
+    :func:`solver.packing.pack` from each unit's nearest site and improved by the local search;
+    None if none packs in time."""
+    total = int(ctx.w.sum())
+    for chosen in tried:
+        if time.monotonic() >= deadline or int(ctx.cap[chosen].sum()) < total:
+            continue
+        position = {s: a for a, s in enumerate(chosen)}
+        if any(s not in position for s in ctx.pinned.values()):
+            continue
+        cost = np.where(ctx.d[:, chosen] < _BIG, ctx.cw[:, None] * ctx.d[:, chosen], np.inf)
+        if not np.isfinite(cost).any(axis=1).all():
+            continue  # a unit no site of the set reaches
+        start = np.argmin(np.where(np.isfinite(cost), ctx.d[:, chosen], np.inf), axis=1)
+        fixed = np.zeros(len(ctx.units), dtype=bool)
+        for a, s in enumerate(chosen):
+            start[ctx.site_local_unit[s]] = a
+            fixed[ctx.site_local_unit[s]] = True
+        for u, s in ctx.pinned.items():
+            start[u] = position[s]
+            fixed[u] = True
+        area = pack(ctx.w, ctx.sparse, ctx.cap[chosen], ctx.min_voters, cost, start, fixed,
+                    deadline=time.monotonic() + PACK_SHARE * (deadline - time.monotonic()), seed=seed)
+        if area is None:
+            continue
+        state = _State(ctx, chosen, area)
+        local_search(ctx, state, deadline)
+        plan = PartPlan(
+            assignment={int(ctx.units[u]): int(ctx.sites[state.site[state.area[u]]]) for u in range(len(ctx.units))},
+            travel=state.travel(), violation=state.violation())
+        if plan.feasible:
+            return plan
+    return None
 
 
 def _tree_plan(ctx: _Context, k: int, rng: np.random.Generator, deadline: float) -> PartPlan | None:

@@ -651,6 +651,58 @@ def test_construction_meets_voter_bounds_too_tight_for_boundary_moves(seed: int)
     assert sorted(int(x) for x in loads[loads > 0]) == [problem.min_voters] * 4
 
 
+def tight_places(seed: int, n: int = 14, k: int = 4) -> PlanningProblem:
+    """No contiguity, k sites in units 0..k-1 whose capacities exceed a planted packing's loads by
+    0-19 voters: the sites barely hold the voters, so the nearest-site areas overflow."""
+    return _tight_and_planted(seed, n, k)[0]
+
+
+def _tight_and_planted(seed: int, n: int, k: int) -> tuple[PlanningProblem, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    xy = rng.uniform(0, 5, (n, 2))
+    weights = rng.integers(150, 900, n)
+    planted = np.concatenate([np.arange(k), rng.integers(0, k, n - k)])
+    loads = np.bincount(planted, weights=weights, minlength=k).astype(int)
+    distance = np.linalg.norm(xy[:, None] - xy[None, :k], axis=2)
+    problem = make_problem([], weights.tolist(), list(range(k)), distance.tolist(),
+                           capacity=(loads + rng.integers(0, 20, k)).tolist(), min_voters=100, max_voters=10_000,
+                           areas=k, contiguity=False)
+    return problem, planted
+
+
+@pytest.mark.parametrize("seed", [0, 2, 5, 9])
+def test_construction_packs_voters_into_sites_that_barely_hold_them(seed: int, monkeypatch) -> None:
+    # growing areas from the nearest sites and moving one unit at a time leave an area over its
+    # capacity; the packing's swaps and restarts fill the sites, and the plan keeps every rule
+    import solver.construct
+
+    problem = tight_places(seed)
+    result = solver.solve(problem, method="construction", time_limit=5, seed=seed)
+    assert result.status == "feasible"
+    assert _valid(problem, result.assignment, False)
+    monkeypatch.setattr(solver.construct, "_packed_plan", lambda *args, **kwargs: None)
+    assert solver.solve(problem, method="construction", time_limit=5, seed=seed).status == "infeasible"
+
+
+def test_packing_keeps_fixed_units_and_reach_and_bounds() -> None:
+    from solver.packing import pack
+
+    for seed in range(10):
+        problem, planted = _tight_and_planted(seed, 30, 6)
+        cost = problem.distance * problem.weights[:, None]
+        cost[7, np.arange(6) != planted[7]] = np.inf  # unit 7 reaches one area only
+        fixed = np.zeros(problem.n_units, dtype=bool)
+        fixed[:6] = fixed[12] = True  # each site's own unit, and unit 12 pinned
+        start = np.argmin(problem.distance, axis=1)
+        start[:6], start[7], start[12] = np.arange(6), planted[7], planted[12]
+        area = pack(problem.weights, problem.sparse, problem.capacity, problem.min_voters, cost, start, fixed,
+                    deadline=time.monotonic() + 10, seed=seed)
+        assert area is not None
+        assert list(area[:6]) == list(range(6)) and area[12] == planted[12] and area[7] == planted[7]
+        loads = np.bincount(area, weights=problem.weights, minlength=6)
+        assert (loads <= problem.capacity).all() and (loads >= problem.min_voters).all()
+
+
 def test_tree_splits_and_recombination_keep_areas_connected_and_within_bounds() -> None:
     from solver.trees import recombine, split_into_areas
 
