@@ -47,6 +47,7 @@ class PartPlan:
     assignment: dict[int, int]
     travel: float
     violation: int
+    packed: bool = False  # by the packing fallback (places too tight to grow areas): often far from the best
 
     @property
     def feasible(self) -> bool:
@@ -455,7 +456,7 @@ def _packed_plan(ctx: _Context, tried: list[list[int]], seed: int, deadline: flo
         local_search(ctx, state, deadline)
         plan = PartPlan(
             assignment={int(ctx.units[u]): int(ctx.sites[state.site[state.area[u]]]) for u in range(len(ctx.units))},
-            travel=state.travel(), violation=state.violation())
+            travel=state.travel(), violation=state.violation(), packed=True)
         if plan.feasible:
             return plan
     return None

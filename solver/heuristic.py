@@ -141,4 +141,5 @@ def solve_heuristic(problem: PlanningProblem, *, time_limit: float = 30.0, seed:
         reason = Diagnostic("construction_area_count", {"requested": problem.areas, "reached": total_areas})
         return SolveResult(STATUS_INFEASIBLE, empty, math.inf, None, None, seconds, "construction", (reason,))
     return SolveResult(STATUS_FEASIBLE, assignment, travel_objective(problem, assignment), None, None, seconds,
-                       "construction", stats={"parts": len(parts), "areas": total_areas})
+                       "construction", stats={"parts": len(parts), "areas": total_areas,
+                                                     "packed": any(plan.packed for plan in chosen if plan)})

@@ -30,6 +30,10 @@ STALL_STEPS = 20_000
 KICK_STEPS = 50
 #: Share of the units that can move that a kick puts in a random reachable area.
 KICK_SHARE = 0.2
+#: A kicked unit goes to one of this many areas nearest to it.
+KICK_NEAREST = 3
+#: Random share of a step's key (keys are voters outside the bounds, travel breaks ties): breaks cycles.
+NOISE = 0.25
 #: Above this many units the swap table (units x units) is too big: moves only.
 SWAP_MAX_UNITS = 2_000
 
@@ -57,7 +61,7 @@ def pack(weights: np.ndarray, sparse: np.ndarray, capacity: np.ndarray, lower: i
     while best_total > 0 and stalled < STALL_STEPS and time.monotonic() < deadline:
         step += 1
         if stalled and stalled % KICK_STEPS == 0:  # a dead end: from the best packing, a few units elsewhere
-            state = _Packing(weights, sparse, capacity, lower, cost, _kicked(best_area, movable, state.reach, rng))
+            state = _Packing(weights, sparse, capacity, lower, cost, _kicked(best_area, movable, cost, rng))
             tabu_until[:] = 0
         key, chosen = state.best_step(movable & (tabu_until <= step), rng)
         if not np.isfinite(key):
@@ -80,14 +84,15 @@ def pack(weights: np.ndarray, sparse: np.ndarray, capacity: np.ndarray, lower: i
     return state.area
 
 
-def _kicked(area: np.ndarray, movable: np.ndarray, reach: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """``area`` with a random few movable units put in random areas that reach them."""
+def _kicked(area: np.ndarray, movable: np.ndarray, cost: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``area`` with a random few movable units each put in one of its KICK_NEAREST nearest areas."""
     out = area.copy()
     units = np.flatnonzero(movable)
     if len(units) == 0:
         return out
     for u in rng.choice(units, size=max(1, int(KICK_SHARE * len(units))), replace=False):
-        out[u] = int(rng.choice(np.flatnonzero(reach[u])))
+        near = np.argsort(cost[u], kind="stable")[:KICK_NEAREST]
+        out[u] = int(rng.choice(near[np.isfinite(cost[u, near])]))
     return out
 
 
@@ -128,7 +133,9 @@ class _Packing:
             - self.current[None, :]
         ok = self.reach & free[:, None]
         ok[np.arange(n), area] = False
-        tie = (self.cost - here[:, None]) / self.scale if rng is None else 0.5 * rng.random(ok.shape)
+        tie = (self.cost - here[:, None]) / self.scale
+        if rng is not None:
+            tie = tie + NOISE * rng.random(ok.shape)
         move_key = np.where(ok, leave[:, None] + enter + tie, np.inf)
         u, b = np.unravel_index(int(np.argmin(move_key)), move_key.shape)
         best_key, chosen = float(move_key[u, b]), ("move", int(u), int(b))
@@ -144,7 +151,9 @@ class _Packing:
         travel = (to_other - here[:, None]) + (to_other.T - here[None, :])
         ok = free[:, None] & free[None, :] & (a_of != b_of) & self.reach[:, area] & self.reach[:, area].T
         ok &= np.triu(np.ones((n, n), dtype=bool), 1)
-        tie = travel / self.scale if rng is None else 0.5 * rng.random(ok.shape)
+        tie = travel / self.scale
+        if rng is not None:
+            tie = tie + NOISE * rng.random(ok.shape)
         swap_key = np.where(ok, change + tie, np.inf)
         u, v = np.unravel_index(int(np.argmin(swap_key)), swap_key.shape)
         if float(swap_key[u, v]) < best_key:

@@ -181,7 +181,10 @@ def solve(problem: PlanningProblem, *, time_limit: float = 60.0, seed: int = 0, 
                 (len(hint) < problem.n_units or _ranked(problem, listed.assignment) < _ranked(problem, hint)):
             hint = dict(listed.assignment)  # the set partitioning's plan when it stopped before its proof
         if problem.areas is not None:
-            outcome = _solve_fixed(problem, parts, hint, deadline, seed, method, formulation, threads, on_progress)
+            # a packed plan (see solver.packing) is often 2-3 times the best travel; CP-SAT's first
+            # second does better without it (urban-49-seed4: proven in 0.9 s without, 5.6 s with)
+            outcome = _solve_fixed(problem, parts, hint, deadline, seed, method, formulation, threads, on_progress,
+                                   alone_hint=not warm.stats.get("packed"))
         else:
             outcome = _solve_decided(problem, parts, hint, deadline, seed, method, on_progress, formulation,
                                      threads)
@@ -313,8 +316,9 @@ def _with_model_objective(problem: PlanningProblem, result: SolveResult, seconds
 
 def _solve_fixed(problem: PlanningProblem, parts: list[Part], hint: dict[int, int], deadline: float, seed: int,
                  method: str, formulation: str, threads: int | None = None,
-                 on_progress: ProgressCallback | None = None):
-    """One model over all parts: the fixed area count couples them."""
+                 on_progress: ProgressCallback | None = None, alone_hint: bool = True):
+    """One model over all parts: the fixed area count couples them. ``alone_hint``: whether the
+    race's first CP-SAT run starts from ``hint`` (see :func:`_race`)."""
     assignment = np.full(problem.n_units, -1, dtype=int)
     big = _big(problem, parts, method)
     if _free_and_big(problem, parts, method):
@@ -348,7 +352,7 @@ def _solve_fixed(problem: PlanningProblem, parts: list[Part], hint: dict[int, in
         assignment[:] = -1
     if method == "auto" and highs_available():
         plan, statuses, bound, diagnostics, stats = _race(problem, parts, hint, deadline, seed, formulation,
-                                                          threads, problem.areas, on_progress)
+                                                          threads, problem.areas, on_progress, alone_hint)
         for u, s in plan.items():
             assignment[u] = s
         return assignment, statuses, bound, diagnostics, stats
@@ -479,11 +483,12 @@ def _part_objective(problem: PlanningProblem, plan: dict[int, int]) -> float:
 
 def _race(problem: PlanningProblem, parts: list[Part], hint: dict[int, int], deadline: float, seed: int,
           formulation: str, threads: int | None, fixed_total: int | None,
-          on_progress: ProgressCallback | None = None):
+          on_progress: ProgressCallback | None = None, alone_hint: bool = True):
     """CP-SAT alone for a short while (small communes end here, deterministically); then CP-SAT
     (HiGHS on the whole model for the p-median shape, see :func:`_median_shaped`; a second pruned
     route above RACE_ALONE_MAX_PAIRS pairs, see QUICK_ALTERNATE_SHARE) and the pruned HiGHS route
-    side by side on the cores until one proves its answer or time runs out.
+    side by side on the cores until one proves its answer or time runs out. ``alone_hint``: the
+    first CP-SAT run starts from ``hint`` (the others do in any case).
 
     Measured on the literature instances: CP-SAT's flow model proves the small contiguity-heavy
     cases (a few units, contiguity changing the optimum a lot); HiGHS, with its LP bound and
@@ -501,7 +506,7 @@ def _race(problem: PlanningProblem, parts: list[Part], hint: dict[int, int], dea
             solo = min(solo, MEDIAN_ALONE_MAX_S)
         first = solve_exact(problem, parts, fixed_total=fixed_total, workers=threads,
                             time_limit=max(0.1, min(deadline - time.monotonic(), solo)),
-                            seed=seed, hint=hint or None, formulation=formulation)
+                            seed=seed, hint=(hint or None) if alone_hint else None, formulation=formulation)
         alone = {"engine": "cp-sat", "log": _race_log({"cp-sat alone": first})}
         if first.status == "infeasible":
             return {}, ["infeasible"], None, first.diagnostics or [_structure(problem, parts)], alone

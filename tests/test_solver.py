@@ -678,7 +678,7 @@ def test_construction_packs_voters_into_sites_that_barely_hold_them(seed: int, m
 
     problem = tight_places(seed)
     result = solver.solve(problem, method="construction", time_limit=5, seed=seed)
-    assert result.status == "feasible"
+    assert result.status == "feasible" and result.stats["packed"]
     assert _valid(problem, result.assignment, False)
     monkeypatch.setattr(solver.construct, "_packed_plan", lambda *args, **kwargs: None)
     assert solver.solve(problem, method="construction", time_limit=5, seed=seed).status == "infeasible"
