@@ -433,7 +433,9 @@ def _packed_plan(ctx: _Context, tried: list[list[int]], seed: int, deadline: flo
     total = int(ctx.w.sum())
     for chosen in tried:
         if time.monotonic() >= deadline or int(ctx.cap[chosen].sum()) < total:
-            continue
+            continue  # too few places
+        if ctx.min_voters * len(chosen) > total and not ctx.sparse.any():
+            continue  # too few voters
         position = {s: a for a, s in enumerate(chosen)}
         if any(s not in position for s in ctx.pinned.values()):
             continue

@@ -4,13 +4,18 @@ when places are tight.
 Growing areas nearest-first and moving one unit at a time (:mod:`solver.construct`) fail when
 the chosen sites hold barely more places than the part has voters: the areas are then a bin
 packing, where a unit can only enter a full area if another leaves it. This search moves one unit
-or swaps two between areas, taking at each step the step that breaks the bounds least (ties: less
-travel), and forbids moving a unit back for a few steps so that it walks out of dead ends.
+or swaps two between areas, taking at each step the step that leaves the fewest voters outside
+the bounds (ties: less travel, plus a little noise), and keeps a moved unit where it was put for
+a few steps so that the search walks out of dead ends. After KICK_STEPS steps without a better
+packing it starts again from the best one with a few units put in other near areas. Once every
+area keeps its bounds, moves and swaps that keep them cut travel while one helps.
 
 Measured on the issue's 49-unit, 41-site commune with 12 areas (benchmark ``urban-49-seed2``,
 whose 12 largest sites hold 32,500 places for 32,222 voters): the construction found no plan and
-the full models none in 60 s. CP-SAT on the packing alone took 0.3 to 3.3 s depending on its
-seed and HiGHS more than 5 s; this search takes a few milliseconds.
+the full models none in 60 s; CP-SAT on the packing alone (one worker) took 0.3 to 3.3 s
+depending on its seed, HiGHS more than 5 s; this search takes 0.05 s. On 387 random instances
+with a planted packing and 0-19 spare places per site (14 to 49 units, 4 to 12 sites) it packed
+384 within 3 s each, without the restarts 331.
 
 Areas here need not be contiguous; parts with contiguity have the spanning-tree fallback.
 """
@@ -34,8 +39,8 @@ KICK_SHARE = 0.2
 KICK_NEAREST = 3
 #: Random share of a step's key (keys are voters outside the bounds, travel breaks ties): breaks cycles.
 NOISE = 0.25
-#: Above this many units the swap table (units x units) is too big: moves only.
-SWAP_MAX_UNITS = 2_000
+#: Above this many units the swap tables (units x units, a few of them per step) are too big: moves only.
+SWAP_MAX_UNITS = 1_000
 
 
 def pack(weights: np.ndarray, sparse: np.ndarray, capacity: np.ndarray, lower: int, cost: np.ndarray,
