@@ -11,8 +11,8 @@ For one part (a connected set of units of one electoral group) and a number of a
    area's best site; repeat from other site sets while time allows;
 4. when no site set gives a valid plan (voter bounds too tight for boundary moves), cut the part
    into areas along random spanning trees (:mod:`solver.trees`) and improve that by step 3;
-   without contiguity, pack the voters into the site sets tried by a small exact model
-   (:mod:`solver.packing`: places too tight for moves) and improve that by step 3.
+   without contiguity, pack the voters into the first site sets tried by tabu search on moves
+   and swaps (:mod:`solver.packing`: places too tight for single moves) and improve that by step 3.
 
 It is the fallback when the exact model is not run and its warm start when it is, so it keeps
 every hard rule the checker checks: contiguity, bounds with the sparse exception, capacity,
@@ -36,8 +36,12 @@ from solver.trees import recombine, split_into_areas
 _BIG = 1.0e6
 #: Share of the construction's time left that the spanning-tree fallback may take.
 TREE_SHARE = 0.5
-#: Share of the construction's time left that the packing fallback may take for one site set.
+#: Share of the construction's time left that the packing fallback may take (all site sets together),
+#: the site sets it tries at most, and the units above which it is not tried (its swap tables grow
+#: with the square of the units: above 1,000 units one step takes a tenth of a second).
 PACK_SHARE = 0.25
+PACK_SETS = 2
+PACK_MAX_UNITS = 1_000
 
 
 @dataclass
@@ -108,7 +112,9 @@ def choose_sites(ctx: _Context, k: int, rng: np.random.Generator, randomize: boo
     travel = ctx.cw @ np.minimum(nearest[:, None], ctx.d)
     blocked = np.zeros(len(ctx.sites), dtype=bool)
     for s in range(len(ctx.sites)):
-        blocked[s] = s in chosen or int(ctx.site_local_unit[s]) in used_units
+        unit = int(ctx.site_local_unit[s])
+        # a site whose own unit is pinned to another site cannot open
+        blocked[s] = s in chosen or unit in used_units or ctx.pinned.get(unit, s) != s
     while len(chosen) < k:
         costs = np.where(blocked, np.inf, travel - 1e-9 * ctx.cap)
         order = np.argsort(costs, kind="stable")
@@ -235,6 +241,10 @@ def _assign_nearest(ctx: _Context, chosen: list[int]) -> np.ndarray:
         area[u] = a
         load[a] += ctx.w[u]
     caps = ctx.cap[chosen]
+    for u, s in ctx.pinned.items():  # pinned units first, where they are pinned (when that site is chosen)
+        if area[u] < 0 and s in chosen:
+            area[u] = chosen.index(s)
+            load[area[u]] += ctx.w[u]
     for u in np.argsort(-ctx.w, kind="stable"):
         if area[u] >= 0:
             continue
@@ -266,8 +276,11 @@ class _State:
         return over + under
 
     def violation(self) -> int:
-        """Voters outside the bounds, plus a large count for every unit cut off from its site."""
+        """Voters outside the bounds, plus a large count for every unit cut off from its site or
+        away from the site it is pinned to."""
         bounds = sum(self.area_violation(a) for a in range(len(self.site)))
+        bounds += 10 * self.ctx.problem.max_voters * sum(
+            1 for u, s in self.ctx.pinned.items() if self.site[self.area[u]] != s)
         if not self.ctx.contiguity:
             return bounds
         return bounds + 10 * self.ctx.problem.max_voters * self.disconnected()
@@ -431,14 +444,26 @@ def _packed_plan(ctx: _Context, tried: list[list[int]], seed: int, deadline: flo
     :func:`solver.packing.pack` from each unit's nearest site and improved by the local search;
     None if none packs in time."""
     total = int(ctx.w.sum())
+    if len(ctx.units) > PACK_MAX_UNITS:
+        return None
+    budget_end = time.monotonic() + PACK_SHARE * max(0.0, deadline - time.monotonic())
+    smallest_first = np.cumsum(np.sort(ctx.w))  # voters of the 1, 2, ... lightest units
+    sets = 0
     for chosen in tried:
-        if time.monotonic() >= deadline or int(ctx.cap[chosen].sum()) < total:
+        if time.monotonic() >= budget_end or sets >= PACK_SETS:
+            break
+        if int(ctx.cap[chosen].sum()) < total:
             continue  # too few places
         if ctx.min_voters * len(chosen) > total and not ctx.sparse.any():
             continue  # too few voters
+        if int(np.searchsorted(smallest_first, ctx.cap[chosen], side="right").sum()) < len(ctx.units):
+            continue  # even the lightest units, as many as each site holds, leave some out
         position = {s: a for a, s in enumerate(chosen)}
         if any(s not in position for s in ctx.pinned.values()):
             continue
+        if any(ctx.pinned.get(int(ctx.site_local_unit[s]), s) != s for s in chosen):
+            continue  # a site whose own unit is pinned to another site cannot open
+        sets += 1
         cost = np.where(ctx.d[:, chosen] < _BIG, ctx.cw[:, None] * ctx.d[:, chosen], np.inf)
         if not np.isfinite(cost).any(axis=1).all():
             continue  # a unit no site of the set reaches
@@ -451,7 +476,7 @@ def _packed_plan(ctx: _Context, tried: list[list[int]], seed: int, deadline: flo
             start[u] = position[s]
             fixed[u] = True
         area = pack(ctx.w, ctx.sparse, ctx.cap[chosen], ctx.min_voters, cost, start, fixed,
-                    deadline=time.monotonic() + PACK_SHARE * (deadline - time.monotonic()), seed=seed)
+                    deadline=budget_end, seed=seed)
         if area is None:
             continue
         state = _State(ctx, chosen, area)

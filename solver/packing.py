@@ -55,13 +55,14 @@ def pack(weights: np.ndarray, sparse: np.ndarray, capacity: np.ndarray, lower: i
     from (reachable); ``fixed`` the units that must stay where they start (each area's own unit,
     pinned units).
     """
-    n, k = cost.shape
+    n = cost.shape[0]
     rng = np.random.default_rng(seed)
     state = _Packing(weights, sparse, capacity, lower, cost, start)
     movable = ~fixed.astype(bool)
     best_total, best_area, stalled = state.total(), state.area.copy(), 0
     tabu_until = np.zeros(n, dtype=np.int64)
-    tenure = max(1, min(TABU_STEPS, int(movable.sum()) // 4))
+    steppers = movable & (state.reach.sum(axis=1) > 1)  # units that can go elsewhere at all
+    tenure = max(1, min(TABU_STEPS, int(steppers.sum()) // 4))
     step = 0
     while best_total > 0 and stalled < STALL_STEPS and time.monotonic() < deadline:
         step += 1
@@ -69,8 +70,10 @@ def pack(weights: np.ndarray, sparse: np.ndarray, capacity: np.ndarray, lower: i
             state = _Packing(weights, sparse, capacity, lower, cost, _kicked(best_area, movable, cost, rng))
             tabu_until[:] = 0
         key, chosen = state.best_step(movable & (tabu_until <= step), rng)
-        if not np.isfinite(key):
-            break
+        if not np.isfinite(key):  # every unit that could step is held: take the best step of any
+            key, chosen = state.best_step(movable, rng)
+            if not np.isfinite(key):
+                break
         for unit in state.take(chosen):
             tabu_until[unit] = step + tenure + int(rng.integers(3))
         if state.total() < best_total:
@@ -112,7 +115,9 @@ class _Packing:
         self.lower = int(lower)
         self.reach = np.isfinite(cost)
         self.cost = np.where(self.reach, cost, 0.0)
-        self.scale = 4.0 * float(np.abs(self.cost).max(initial=0.0)) + 1.0  # travel only breaks ties
+        # travel only breaks ties: a swap's travel change over this scale stays within (-0.25, 0.25),
+        # and with the noise (below 0.25) a key never overturns a whole voter outside the bounds
+        self.scale = 8.0 * float(np.abs(self.cost).max(initial=0.0)) + 1.0
         k = cost.shape[1]
         self.area = area.astype(int).copy()
         self.load = np.bincount(self.area, weights=self.w, minlength=k).astype(np.int64)

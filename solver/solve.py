@@ -177,14 +177,16 @@ def solve(problem: PlanningProblem, *, time_limit: float = 60.0, seed: int = 0, 
             return _with_model_objective(problem, warm)
         hint = {u: int(s) for u, s in enumerate(warm.assignment.tolist()) if s >= 0} \
             if warm.status != STATUS_INFEASIBLE else {}
+        packed = bool(hint) and bool(warm.stats.get("packed"))
         if listed is not None and len(listed.assignment) == problem.n_units and \
                 (len(hint) < problem.n_units or _ranked(problem, listed.assignment) < _ranked(problem, hint)):
             hint = dict(listed.assignment)  # the set partitioning's plan when it stopped before its proof
+            packed = False
         if problem.areas is not None:
             # a packed plan (see solver.packing) is often 2-3 times the best travel; CP-SAT's first
             # second does better without it (urban-49-seed4: proven in 0.9 s without, 5.6 s with)
             outcome = _solve_fixed(problem, parts, hint, deadline, seed, method, formulation, threads, on_progress,
-                                   alone_hint=not warm.stats.get("packed"))
+                                   alone_hint=not packed)
         else:
             outcome = _solve_decided(problem, parts, hint, deadline, seed, method, on_progress, formulation,
                                      threads)

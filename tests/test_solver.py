@@ -703,6 +703,51 @@ def test_packing_keeps_fixed_units_and_reach_and_bounds() -> None:
         assert (loads <= problem.capacity).all() and (loads >= problem.min_voters).all()
 
 
+def test_packing_steps_on_when_every_unit_that_can_move_was_just_moved() -> None:
+    # three units can change area at all; the tenure that holds a moved unit back must not stop the
+    # search while it still breaks the bounds (units 11 and 12 to area 0 is a packing)
+    from solver.packing import pack
+
+    inf = np.inf
+    weights = np.array([12, 14, 6, 15, 7, 3, 7, 5, 15, 18, 16, 14, 13])
+    cost = np.array([[0.016, inf], [inf, 0.76], [inf, 0.777], [0.144, inf], [inf, 0.374], [0.959, inf],
+                     [inf, 0.866], [0.471, inf], [0.679, inf], [inf, 0.057], [0.543, 0.376], [0.068, 0.263],
+                     [0.375, 0.633]])
+    start = np.array([0, 1, 1, 0, 1, 0, 1, 0, 0, 1, 1, 1, 1])
+    fixed = np.zeros(13, dtype=bool)
+    fixed[:2] = True
+    for seed in range(20):
+        area = pack(weights, np.zeros(13, dtype=bool), np.array([77, 69]), 0, cost, start, fixed,
+                    deadline=time.monotonic() + 5, seed=seed)
+        assert area is not None
+        assert (np.bincount(area, weights=weights, minlength=2) <= [77, 69]).all()
+
+
+def test_construction_keeps_pins_without_contiguity() -> None:
+    # unit 1 is nearer site 0 but pinned to site 1; and where a site's own unit is pinned to another
+    # site, that site stays closed (the packing fallback once opened it and then failed on it)
+    xy = np.array([0.0, 1.0, 2.0, 3.0])
+    problem = make_problem([], [400, 400, 400, 400], [0, 3], np.abs(xy[:, None] - xy[None, [0, 3]]).tolist(),
+                           min_voters=100, areas=2, contiguity=False, pinned={1: 1})
+    result = solver.solve(problem, method="construction", time_limit=3)
+    assert result.status == "feasible" and result.assignment[1] == 1
+    assert _valid(problem, result.assignment, False)
+    rng = np.random.default_rng(52)  # 3 areas planted at the sites in units 0, 2 and 3, with 0-9 places to spare
+    xy, weights = rng.uniform(0, 5, (12, 2)), rng.integers(150, 900, 12)
+    planted = rng.integers(0, 3, 12)
+    planted[[0, 1, 2, 3]] = [0, 0, 1, 2]
+    loads = np.bincount(planted, weights=weights, minlength=3).astype(int)
+    capacity = [int(loads[0] + rng.integers(0, 10)), int(loads.max() + 50), int(loads[1] + rng.integers(0, 10)),
+                int(loads[2] + rng.integers(0, 10))]
+    tight = make_problem([], weights.tolist(), [0, 1, 2, 3], np.linalg.norm(xy[:, None] - xy[None, :4], axis=2).tolist(),
+                         capacity=capacity, min_voters=100, max_voters=10_000, areas=3, contiguity=False,
+                         pinned={1: 0})  # the big site's own unit is pinned to site 0
+    for method in ("construction", "auto"):
+        result = solver.solve(tight, method=method, time_limit=5, seed=52)
+        assert result.status != "feasible" or _valid(tight, result.assignment, False)
+    assert solver.solve(tight, time_limit=10, seed=52).status == "optimal"
+
+
 def test_tree_splits_and_recombination_keep_areas_connected_and_within_bounds() -> None:
     from solver.trees import recombine, split_into_areas
 
