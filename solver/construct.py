@@ -378,6 +378,95 @@ def _move_pass(ctx: _Context, state: _State, deadline: float) -> bool:
     return improved
 
 
+def _chain_repair(ctx: _Context, state: _State, deadline: float) -> bool:
+    """Voters over an area's capacity passed along a chain of touching areas to one with room: a
+    boundary unit of the full area moves into a neighbour, which passes on a unit at least as heavy
+    as its room falls short by, and so on, each donor staying connected (single moves cannot do
+    this when the areas near the full one have less room than any unit weighs: sites that barely
+    hold the voters). Whether anything was repaired."""
+    repaired = False
+    tried: set[tuple[int, int]] = set()
+    while time.monotonic() < deadline:
+        over = [a for a in range(len(state.site))
+                if state.load[a] > ctx.cap[state.site[a]] and (a, int(state.load[a])) not in tried]
+        if not over:
+            return repaired
+        a = max(over, key=lambda x: int(state.load[x] - ctx.cap[state.site[x]]))
+        tried.add((a, int(state.load[a])))
+        before = state.violation()
+        done = []
+        for u, b in _chain(ctx, state, a):
+            giver = int(state.area[u])
+            if not any(int(state.area[v]) == b for v in ctx.nbrs[u]) or not state.stays_connected(giver, u):
+                break
+            done.append((u, giver))
+            state.move(u, b)
+        else:
+            if done and state.violation() < before:
+                repaired = True
+                tried.clear()
+                continue
+        for u, back in reversed(done):  # the chain broke or did not help: undone
+            state.move(u, back)
+    return repaired
+
+
+def _chain(ctx: _Context, state: _State, start: int) -> list[tuple[int, int]]:
+    """Moves (unit, area) from ``start`` to an area with room, receiving end first; empty when none.
+
+    A label-correcting search over areas: each area is reached with the lightest unit it can be
+    given (lighter is better: the area then has more units it may pass on), and passes on a
+    boundary unit whose leaving keeps it connected and, with the unit it receives, within its
+    capacity and minimum."""
+    roots = {int(ctx.site_local_unit[s]) for s in state.site}
+    held = roots | set(ctx.pinned)
+    reach: dict[int, tuple[int, int | None, int | None]] = {start: (0, None, None)}  # area -> (weight in, from, unit)
+    queue = [start]
+    best_end: tuple[int, int, int] | None = None  # (weight, area, unit) entering an area with room
+    while queue:
+        area = queue.pop(0)
+        w_in = reach[area][0]
+        load = int(state.load[area]) + w_in
+        cap = int(ctx.cap[state.site[area]])
+        for u in state.members[area]:
+            w = int(ctx.w[u])
+            if u in held or (area != start and (load - w > cap or load - w < ctx.min_voters)):
+                continue
+            targets = {int(state.area[v]) for v in ctx.nbrs[u]} - {area, start}
+            if not targets or not state.stays_connected(area, u):
+                continue
+            for b in targets:
+                if _on_path(reach, area, b):
+                    continue
+                if int(state.load[b]) + w <= ctx.cap[state.site[b]]:
+                    if best_end is None or w > best_end[0]:  # the most voters moved out of the full area
+                        best_end = (w, b, u)
+                    continue
+                if b not in reach or w < reach[b][0]:
+                    reach[b] = (w, area, u)
+                    queue.append(b)
+    if best_end is None:
+        return []
+    _, area, unit = best_end
+    moves = [(unit, area)]
+    node = next(a for a in reach if unit in state.members[a])
+    while reach[node][1] is not None:
+        _, previous, sent = reach[node]
+        moves.append((sent, node))
+        node = previous
+    return moves
+
+
+def _on_path(reach: dict[int, tuple[int, int | None, int | None]], area: int, target: int) -> bool:
+    """Whether ``target`` is already on the chain that reaches ``area``."""
+    node: int | None = area
+    while node is not None:
+        if node == target:
+            return True
+        node = reach[node][1]
+    return False
+
+
 def _repick_sites(ctx: _Context, state: _State) -> bool:
     """Give each area the site inside it that serves it best (pinned and forced sites stay)."""
     keep = set(ctx.forced)
@@ -424,6 +513,8 @@ def plan_part(problem: PlanningProblem, part: Part, k: int, *, seed: int, deadli
             tried.append(chosen)
         state = _State(ctx, chosen, grow(ctx, chosen))
         local_search(ctx, state, deadline)
+        if ctx.contiguity and state.violation() > 0 and _chain_repair(ctx, state, deadline):
+            local_search(ctx, state, deadline)
         candidate = PartPlan(
             assignment={int(ctx.units[u]): int(ctx.sites[state.site[state.area[u]]]) for u in range(len(ctx.units))},
             travel=state.travel(), violation=state.violation())

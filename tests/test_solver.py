@@ -748,6 +748,47 @@ def test_construction_keeps_pins_without_contiguity() -> None:
     assert solver.solve(tight, time_limit=10, seed=52).status == "optimal"
 
 
+def tight_grid(seed: int, side: int = 9, per: int = 3, spare: float = 0.1) -> PlanningProblem:
+    """A side x side grid cut into per x per planted blocks, each with a site holding its block's
+    voters plus up to ``spare`` more, and decoy sites too small for any block: contiguous areas on
+    sites that barely hold the voters."""
+    rng = np.random.default_rng(seed)
+    n, k = side * side, per * per
+    edges = [(r * side + c, r * side + c + 1) for r in range(side) for c in range(side - 1)] + \
+        [(r * side + c, (r + 1) * side + c) for r in range(side - 1) for c in range(side)]
+    weights = rng.integers(100, 700, n)
+    block = side // per
+    planted = np.array([(r // block) * per + c // block for r in range(side) for c in range(side)])
+    loads = np.bincount(planted, weights=weights, minlength=k).astype(int)
+    site_units, capacity = [], []
+    for a in range(k):
+        site_units.append(int(rng.choice(np.flatnonzero(planted == a))))
+        capacity.append(int(loads[a] * (1 + spare * rng.random()) + rng.integers(0, 20)))
+    for _ in range(2 * k):
+        u = int(rng.integers(n))
+        if u not in site_units:
+            site_units.append(u)
+            capacity.append(int(rng.integers(500, int(loads.min()))))
+    xy = np.array([(r, c) for r in range(side) for c in range(side)], dtype=float)
+    distance = np.linalg.norm(xy[:, None] - xy[site_units][None], axis=2)
+    return make_problem(edges, weights.tolist(), site_units, distance.tolist(), capacity=capacity, min_voters=100,
+                        max_voters=10_000, areas=k)
+
+
+@pytest.mark.parametrize("seed", [0, 2, 3])
+def test_construction_passes_voters_along_touching_areas_when_sites_barely_hold_them(seed: int, monkeypatch) -> None:
+    # contiguous areas, every area near a full one with less room than any unit weighs: a unit
+    # moved alone overfills its neighbour; a chain of moves to an area with room does not
+    import solver.construct
+
+    problem = tight_grid(seed)
+    result = solver.solve(problem, method="construction", time_limit=5, seed=0)
+    assert result.status == "feasible"
+    assert _valid(problem, result.assignment, True)
+    monkeypatch.setattr(solver.construct, "_chain_repair", lambda *args, **kwargs: False)
+    assert solver.solve(problem, method="construction", time_limit=5, seed=0).status == "infeasible"
+
+
 def test_tree_splits_and_recombination_keep_areas_connected_and_within_bounds() -> None:
     from solver.trees import recombine, split_into_areas
 
