@@ -24,6 +24,7 @@ from __future__ import annotations
 import heapq
 import math
 import time
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -426,10 +427,10 @@ def _chain(ctx: _Context, state: _State, start: int) -> list[tuple[int, int]]:
     roots = {int(ctx.site_local_unit[s]) for s in state.site}
     held = roots | set(ctx.pinned)
     reach: dict[int, tuple[int, int | None, int | None]] = {start: (0, None, None)}  # area -> (weight in, from, unit)
-    queue = [start]
+    queue = deque([start])
     best_end: tuple[int, int, int] | None = None  # (weight, area, unit) entering an area with room
     while queue:
-        area = queue.pop(0)
+        area = queue.popleft()
         w_in = reach[area][0]
         load = int(state.load[area]) + w_in
         cap = int(ctx.cap[state.site[area]])
@@ -454,7 +455,7 @@ def _chain(ctx: _Context, state: _State, start: int) -> list[tuple[int, int]]:
         return []
     _, area, unit = best_end
     moves = [(unit, area)]
-    node = next(a for a in reach if unit in state.members[a])
+    node = int(state.area[unit])
     while reach[node][1] is not None:
         _, previous, sent = reach[node]
         moves.append((sent, node))
@@ -495,6 +496,13 @@ def _repick_sites(ctx: _Context, state: _State) -> bool:
     return changed
 
 
+def _plan_of(ctx: _Context, state: _State, packed: bool = False) -> PartPlan:
+    """The part's plan in global indices, from the local search's state."""
+    return PartPlan(
+        assignment={int(ctx.units[u]): int(ctx.sites[state.site[state.area[u]]]) for u in range(len(ctx.units))},
+        travel=state.travel(), violation=state.violation(), packed=packed)
+
+
 def plan_part(problem: PlanningProblem, part: Part, k: int, *, seed: int, deadline: float,
               restarts: int = 4) -> PartPlan | None:
     """The best plan found for ``part`` with exactly ``k`` areas; None when no site set fits."""
@@ -520,9 +528,7 @@ def plan_part(problem: PlanningProblem, part: Part, k: int, *, seed: int, deadli
         local_search(ctx, state, deadline)
         if ctx.contiguity and state.violation() > 0 and _chain_repair(ctx, state, deadline):
             local_search(ctx, state, deadline)
-        candidate = PartPlan(
-            assignment={int(ctx.units[u]): int(ctx.sites[state.site[state.area[u]]]) for u in range(len(ctx.units))},
-            travel=state.travel(), violation=state.violation())
+        candidate = _plan_of(ctx, state)
         if best is None or (candidate.violation, candidate.travel) < (best.violation, best.travel):
             best = candidate
         if best.feasible and attempt >= restarts:
@@ -559,10 +565,10 @@ def _packed_plan(ctx: _Context, tried: list[list[int]], seed: int, deadline: flo
             continue
         if any(ctx.pinned.get(int(ctx.site_local_unit[s]), s) != s for s in chosen):
             continue  # a site whose own unit is pinned to another site cannot open
-        sets += 1
         cost = np.where(ctx.d[:, chosen] < _BIG, ctx.cw[:, None] * ctx.d[:, chosen], np.inf)
         if not np.isfinite(cost).any(axis=1).all():
             continue  # a unit no site of the set reaches
+        sets += 1
         start = np.argmin(np.where(np.isfinite(cost), ctx.d[:, chosen], np.inf), axis=1)
         fixed = np.zeros(len(ctx.units), dtype=bool)
         for a, s in enumerate(chosen):
@@ -577,9 +583,7 @@ def _packed_plan(ctx: _Context, tried: list[list[int]], seed: int, deadline: flo
             continue
         state = _State(ctx, chosen, area)
         local_search(ctx, state, deadline)
-        plan = PartPlan(
-            assignment={int(ctx.units[u]): int(ctx.sites[state.site[state.area[u]]]) for u in range(len(ctx.units))},
-            travel=state.travel(), violation=state.violation(), packed=True)
+        plan = _plan_of(ctx, state, packed=True)
         if plan.feasible:
             return plan
     return None
@@ -608,9 +612,7 @@ def _tree_plan(ctx: _Context, k: int, rng: np.random.Generator, deadline: float)
         area[members] = a
     state = _State(ctx, chosen, area)
     local_search(ctx, state, deadline)
-    return PartPlan(
-        assignment={int(ctx.units[u]): int(ctx.sites[state.site[state.area[u]]]) for u in range(len(ctx.units))},
-        travel=state.travel(), violation=state.violation())
+    return _plan_of(ctx, state)
 
 
 def _piece_site(ctx: _Context, members: list[int]) -> tuple[int, float] | None:
