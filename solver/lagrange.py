@@ -24,6 +24,7 @@ from typing import Sequence
 
 import numpy as np
 
+from solver import knapsack
 from solver.pairs import keep_offset, model_pairs, pair_costs, site_cost
 from solver.parts import Part
 from solver.problem import PlanningProblem
@@ -31,8 +32,23 @@ from solver.problem import PlanningProblem
 #: Subgradient iterations at most; the step halves after this many without progress.
 ITERATIONS = 600
 STALL = 20
+#: How far above the bound a step aims at most (share of the bound), see :func:`_goal`.
+GOAL_ABOVE = 0.05
 #: Site sets the relaxation opened that it keeps (the best-bound ones).
 SITE_SETS = 15
+#: Whole-unit stage (:mod:`solver.knapsack`): at most this many subgradient iterations, and only
+#: where the tables of the pair fixing (units x sites x loads) hold at most KNAPSACK_CELLS cells with at
+#: least KNAPSACK_MIN_LOADS loads (at most KNAPSACK_LOADS).
+KNAPSACK_ITERATIONS = 200
+KNAPSACK_STALL = 10
+KNAPSACK_CELLS = 4_000_000
+KNAPSACK_LOADS = 250
+KNAPSACK_MIN_LOADS = 100
+#: ... and where one table (units x sites x loads) has at most this many cells: one subgradient step
+#: then takes a few milliseconds.
+KNAPSACK_WORK = 1_500_000
+#: A voter minimum binds when it holds more than this share of the voters (minimum x areas).
+MINIMUM_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -156,6 +172,15 @@ def _chosen(values: np.ndarray, total: int | None) -> np.ndarray:
     return order[values[order] < 0]
 
 
+def _goal(bound: float, target: float | None) -> float:
+    """The value the next step aims at: the known plan's when it is at most GOAL_ABOVE above the
+    bound, else that far above it. A plan far above the bound makes the steps overshoot: on the
+    49-unit commune a start 26% above the optimum gave site rankings whose alternation ended at
+    14,591 in 3.8 s, against 13,677 in 0.3 s with the nearer goal."""
+    ahead = bound + GOAL_ABOVE * max(1.0, abs(bound))
+    return min(target, ahead) if target is not None and target > bound else ahead
+
+
 def _bound(data: _Data, u: np.ndarray, values: np.ndarray) -> float:
     picked = _chosen(values, data.total)
     if data.total is not None and len(picked) < data.total or not np.all(np.isfinite(values[picked])):
@@ -197,11 +222,29 @@ def relax(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total: int |
         norm = float(gradient @ gradient)
         if norm < 1e-12 or step < 1e-4 or time.monotonic() > deadline:
             break
-        goal = target if target is not None and target > bound else bound + 0.05 * max(1.0, abs(bound))
+        goal = _goal(bound, target)
         u = u + step * (goal - bound) / norm * gradient
     values, price, _area = _sites_subproblem(data, best_u)
     bound = _bound(data, best_u, values)
+    reduced = data.cost - best_u[:, None]
+    site_bound, pair_bound = _fixing(data, bound, values,
+                                     np.maximum(0.0, reduced - price[None, :] * data.weight[:, None]))
     order = np.argsort(values, kind="stable")
+    whole = _whole_units(data, best_u, target, deadline) if math.isfinite(bound) else None
+    if whole is not None and whole[0] > bound:
+        bound, _values, site_whole, pair_whole = whole
+        site_bound, pair_bound = np.maximum(site_bound, site_whole), np.maximum(pair_bound, pair_whole)
+    ranking = tuple(int(data.sites[c]) for c in order if math.isfinite(values[c]))
+    best_sets = tuple(key for key, _ in sorted(site_sets.items(), key=lambda item: -item[1])[:SITE_SETS])
+    return Relaxation(bound, ranking, site_bound, pair_bound, data.units, data.sites, best_sets)
+
+
+def _fixing(data: _Data, bound: float, values: np.ndarray, extra: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The bound with each site forced open, and with each pair forced: the site's, plus ``extra``
+    (units x sites: how much more the site's area costs with the unit in it)."""
+    m = len(values)
+    order = np.argsort(values, kind="stable")
+    finite = np.isfinite(data.cost)
     if math.isinf(bound):
         site_bound = np.full(m, math.inf)
     elif data.total is not None:
@@ -211,10 +254,60 @@ def relax(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total: int |
         site_bound = np.where(opened, bound, bound + values - last)
     else:  # priced: forcing a site open adds its value when it does not pay for itself
         site_bound = bound + np.maximum(values, 0.0)
-    reduced = data.cost - best_u[:, None]
-    pair_extra = np.maximum(0.0, reduced - price[None, :] * data.weight[:, None])
-    pair_bound = np.where(finite, site_bound[None, :] + pair_extra, math.inf)
+    pair_bound = np.where(finite, site_bound[None, :] + extra, math.inf)
     pair_bound[data.root, np.arange(m)] = np.where(finite[data.root, np.arange(m)], site_bound, math.inf)
-    ranking = tuple(int(data.sites[c]) for c in order if math.isfinite(values[c]))
-    best_sets = tuple(key for key, _ in sorted(site_sets.items(), key=lambda item: -item[1])[:SITE_SETS])
-    return Relaxation(bound, ranking, site_bound, pair_bound, data.units, data.sites, best_sets)
+    return site_bound, pair_bound
+
+
+def _whole_units(data: _Data, u: np.ndarray, target: float | None, deadline: float):
+    """The subgradient again from ``u``, each site's area now made of whole units (see
+    :mod:`solver.knapsack`): its bound, site values, and the bounds of forcing each site and pair,
+    or None where the tables would be too large. The site ranking and site sets stay those of the
+    continuous stage: starts from these were worse (the 49-unit commune's alternation ended at
+    14,536 instead of 13,677; Osman-Christofides pmedcap1-20's swaps at 1,013 instead of 1,005)."""
+    n, m = data.cost.shape
+    loads = min(KNAPSACK_LOADS, KNAPSACK_CELLS // max(1, (n + 1) * m), KNAPSACK_WORK // max(1, n * m))
+    if loads < KNAPSACK_MIN_LOADS or time.monotonic() >= deadline:
+        return None
+    sites = knapsack.steps(data.weight, data.root, data.lower, data.upper, loads)
+    if sites.scale > 1 and np.any(data.lower > 0):
+        # coarse steps drop the voter minimum: where it binds (tight population bounds), the bound
+        # falls below the continuous one and the time is lost (Validi ID: 1.6 s instead of 0.5)
+        binds = data.total is None or float(data.lower.max()) * data.total > MINIMUM_SHARE * float(data.weight.sum())
+        if binds:
+            return None
+    allowed = np.isfinite(data.cost)
+    cost = np.where(allowed, data.cost, 0.0)
+
+    def evaluate(u: np.ndarray, trace: bool):
+        values, members = knapsack.best_areas(sites, cost - u[:, None], allowed,
+                                              np.arange(m) if trace else None)
+        values = values + data.opening
+        return values, members, _bound(data, u, values)
+
+    best_bound, best_u = -math.inf, u.copy()
+    step, stall = 1.0, 0
+    for _ in range(KNAPSACK_ITERATIONS):
+        values, members, bound = evaluate(u, True)
+        if not math.isfinite(bound):
+            return None
+        if bound > best_bound + 1e-9 * max(1.0, abs(bound)):
+            best_bound, best_u, stall = bound, u.copy(), 0
+        else:
+            stall += 1
+            if stall >= KNAPSACK_STALL:
+                step, stall = step / 2, 0
+        picked = _chosen(values, data.total)
+        gradient = np.ones(n)
+        for c in picked.tolist():
+            gradient[members[c]] -= 1.0
+        norm = float(gradient @ gradient)
+        if norm < 1e-12 or step < 1e-3 or time.monotonic() > deadline:
+            break
+        goal = _goal(bound, target)
+        u = u + step * (goal - bound) / norm * gradient
+    values, _members, bound = evaluate(best_u, False)
+    forced = knapsack.with_unit(sites, cost - best_u[:, None], allowed) + data.opening
+    extra = np.where(np.isfinite(values)[None, :], np.maximum(0.0, forced - values[None, :]), math.inf)
+    site_bound, pair_bound = _fixing(data, bound, values, extra)
+    return bound, values, site_bound, pair_bound

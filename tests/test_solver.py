@@ -410,6 +410,28 @@ def test_lagrangian_bound_and_fixing_never_cut_off_the_optimum(seed: int, fixed:
     assert all(u in kept.get(int(j), set()) for u, j in enumerate(plan.tolist()))
 
 
+def test_whole_unit_areas_raise_the_lagrangian_bound_without_passing_the_optimum(monkeypatch) -> None:
+    # areas made of whole units (0-1 knapsacks) bound higher than areas that may take part of a
+    # unit, and still never above the optimum; with the stage switched off the bound falls back
+    from solver import lagrange
+    from solver.parts import split_parts
+
+    higher = 0
+    for seed in range(8):
+        problem = random_problem(seed + 40, n=8, m=4, areas=2)
+        expected = brute_force(problem)
+        parts = split_parts(problem)
+        whole = lagrange.relax(problem, parts, fixed_total=2)
+        with monkeypatch.context() as patch:
+            patch.setattr(lagrange, "KNAPSACK_CELLS", 0)
+            split = lagrange.relax(problem, parts, fixed_total=2)
+        if not np.isfinite(expected):
+            continue
+        assert split.bound - 1e-6 <= whole.bound <= expected + 1e-6
+        higher += whole.bound > split.bound + 1e-6
+    assert higher >= 4
+
+
 def test_lagrangian_fixing_removes_pairs_that_cannot_pay() -> None:
     # two far-apart clusters, one area each: with the optimum known, no unit can be served
     # from the other cluster's site, so those pairs go
