@@ -46,6 +46,9 @@ SPLIT_ROUND_MIN_S = 2.0
 #: one piece each may take.
 REPAIR_SHARE = 0.4
 REPAIR_MIN_S = 2.0
+#: HiGHS's improvement heuristics, switched off where the search starts from a plan near the optimum
+#: and its time is better spent on the proof (``heuristics=False``, see :func:`build`).
+SEARCH_HEURISTICS = ("rins", "rens", "root_reduced_cost", "zi_round", "shifting")
 
 
 @dataclass
@@ -151,7 +154,7 @@ class _Model:
 
 
 def build(problem: PlanningProblem, parts: Sequence[Part], fixed_total: int | None,
-          restrict: dict[int, set[int]] | None = None, random_seed: int = 0) -> _Model:
+          restrict: dict[int, set[int]] | None = None, random_seed: int = 0, heuristics: bool = True) -> _Model:
     """The assignment model of the parts (contiguity comes as cuts). ``restrict[j]``: the only units
     site ``j`` may serve (a heuristic narrowing for large problems; None: every valid pair).
     ``random_seed``: HiGHS's, so that two searches of the same model in a race take different paths."""
@@ -164,6 +167,9 @@ def build(problem: PlanningProblem, parts: Sequence[Part], fixed_total: int | No
     # and a later run asking for another count fails outright (a narrowed run on every core, then
     # a raced one on one core, left the race without HiGHS). Its MIP search is serial anyway.
     highs.setOptionValue("threads", 1)
+    if not heuristics:
+        for name in SEARCH_HEURISTICS:
+            highs.setOptionValue(f"mip_heuristic_run_{name}", False)
     inf = highspy.kHighsInf
     column: dict[tuple[int, int], int] = {}
     open_column: dict[int, int] = {}
@@ -337,7 +343,7 @@ def solve_highs(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total:
                 hint: dict[int, int] | None = None,
                 objective_of=None, on_start=None, restrict: dict[int, set[int]] | None = None,
                 pruned: bool = False, restart_if: Callable[[float, bool], bool] | None = None,
-                memory: SearchMemory | None = None, random_seed: int = 0) -> HighsOutcome:
+                memory: SearchMemory | None = None, random_seed: int = 0, heuristics: bool = True) -> HighsOutcome:
     """Best plan within ``time_limit`` over the parts, contiguous when the problem asks for it.
 
     ``objective_of(assignment)`` prices a plan on the solver's full objective; it ranks the
@@ -359,7 +365,7 @@ def solve_highs(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total:
 
     start = time.monotonic()
     deadline = start + time_limit
-    model = build(problem, parts, fixed_total, restrict, random_seed)
+    model = build(problem, parts, fixed_total, restrict, random_seed, heuristics)
     highs = model.highs
     memory = memory if memory is not None else SearchMemory()
     add_cuts(model, [c for c in memory.cuts if (c[0], c[1]) in model.column])

@@ -7,10 +7,18 @@
    relaxation opened on its way (a Lagrangian heuristic), then site swaps. Measured on the
    Osman-Christofides instances at 15 s: pmedcap1-20 at its optimum 1,005 in three runs of four
    and -19 at its 1,031 in two (1,017 and 1,039 before); on the tight-bound Validi states the
-   assignments take seconds and the extras are skipped.
+   assignments take seconds and the extras are skipped. These extras get at most EXTRA_FIRST_S
+   seconds first; the rest of their time only when the proof below has not come within
+   PROOF_FIRST_SHARE of the time and HiGHS found no better plan meanwhile (then the search starts
+   again from theirs). Where the proof is quick they were most of the time: on the 49-unit commune
+   they took 12 s and found nothing, where the proof takes 2 s; pmedcap1-20 still gets to 1,005.
 3. Every pair that no plan better than that one can use is removed, and HiGHS solves what is
    left with contiguity cuts in rounds (:func:`solver.highs.solve_highs`); its bound and its
-   "optimal" hold for the whole problem.
+   "optimal" hold for the whole problem. Without contiguity and from a plan at most
+   HEURISTICS_GAP above the bound, HiGHS's own improvement heuristics are off: there its sub-MIPs
+   took most of the time and the proof is what is missing (the 49-unit commune's pruned model,
+   from a plan 0.5% above the optimum: proven in 1.5-1.9 s instead of 3.6-4.4; the whole model
+   in 2.0 s instead of 7.2).
 4. When HiGHS finds a plan good enough that the fixing would keep at most REFIX_SHARE of the
    pairs (REFIX_BETWEEN_SHARE between two rounds of cuts), it stops, the pairs are fixed again
    and it starts over on the smaller model with the cuts found so far. With contiguity, a plan
@@ -34,7 +42,7 @@ from typing import Callable, Sequence
 
 from solver.centres import alternate, starting_sites, swap_sites
 from solver.highs import HighsOutcome, SearchMemory, solve_highs
-from solver.lagrange import relax
+from solver.lagrange import Relaxation, relax
 from solver.parts import Part
 from solver.problem import PlanningProblem
 
@@ -56,6 +64,13 @@ REFIX_SHARE = 0.7
 #: plan served in one piece each is the optimum; on the 1,524 pairs it leaves, the proof takes
 #: 8.6 s against 14 s on the 1,939 kept before.
 REFIX_BETWEEN_SHARE = 0.95
+#: See the module text, steps 2 and 3. With a plan far above the bound (the 49-unit commune whose
+#: sites barely hold its voters: a packed plan 72% above), HiGHS's heuristics are what improve it:
+#: 18,659 in 60 s with them, 23,342 without.
+HEURISTICS_GAP = 0.1
+EXTRA_FIRST_S = 1.0
+PROOF_FIRST_SHARE = 0.1
+PROOF_FIRST_MIN_S = 2.0
 
 
 def solve_pruned(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total: int | None, time_limit: float,
@@ -88,6 +103,7 @@ def solve_pruned(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total
                        time_limit=RELAX_SHARE * time_limit)
     bound = relaxation.bound if relaxation is not None and math.isfinite(relaxation.bound) else None
     log = [f"lagrangian bound {bound}, {time.monotonic() - start:.1f} s"]
+    extras_left = 0.0  # seconds of extra starts and swaps kept for after a first proof attempt
     if bound is not None and not stopped.is_set():
         starts = [starting_sites(problem, parts, relaxation.ranking, fixed_total, spread=spread)
                   for spread in (True, False)]
@@ -103,49 +119,108 @@ def solve_pruned(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total
         if plan is not None and value < best_value:
             best, best_value = plan, value
         if extra_time and timings and statistics.median(timings) <= QUICK_ASSIGN_S and best is not None:
-            swap_time = SWAP_SHARE * (alternate_end - time.monotonic())
-            plan, value = alternate(problem, parts, relaxation.site_sets, fixed_total=fixed_total,
-                                    objective_of=objective_of, deadline=min(deadline, alternate_end - swap_time),
-                                    stopped=stopped, step_limit=STEP_LIMIT_S)
-            if plan is not None and value < best_value:
-                best, best_value = plan, value
-            best, best_value = swap_sites(problem, parts, best, objective_of=objective_of, stopped=stopped,
-                                          deadline=min(deadline, alternate_end), step_limit=STEP_LIMIT_S)
+            first = min(extra_time, EXTRA_FIRST_S)
+            best, best_value = _extras(problem, parts, relaxation, best, best_value, fixed_total=fixed_total,
+                                       objective_of=objective_of, stopped=stopped,
+                                       deadline=min(deadline, time.monotonic() + first))
+            extras_left = extra_time - first
             log.append(f"lagrangian starts and swaps {best_value}, {time.monotonic() - start:.1f} s")
     if best is not None and bound is not None and bound >= best_value - 1e-6 * max(1.0, abs(best_value)):
         return HighsOutcome("optimal", best, best_value, best_value, time.monotonic() - start, log=log)
     if stopped.is_set() or deadline - time.monotonic() <= 0.05:
         return HighsOutcome("feasible" if best else "unknown", best or {}, bound, best_value if best else None,
                             time.monotonic() - start, log=log)
-    restrict = relaxation.keep(best_value, best) if best is not None and bound is not None else None
-    memory = SearchMemory()  # contiguity cuts and served site sets, carried from one model to the next
-    bounds = [bound] if bound is not None else []
-    rounds = cuts = 0
-    while True:
-        kept = relaxation.kept(best_value) if restrict is not None else 0
-        if restrict is not None:
-            log.append(f"pairs kept {kept}")
-
-        def fixes_more(value: float, between_rounds: bool, kept: int = kept) -> bool:
-            return relaxation.kept(value) <= (REFIX_BETWEEN_SHARE if between_rounds else REFIX_SHARE) * kept
-
-        outcome = solve_highs(problem, parts, fixed_total=fixed_total, time_limit=deadline - time.monotonic(),
-                              hint=best, objective_of=objective_of, on_start=inner.append,
-                              restrict=restrict, pruned=restrict is not None,
-                              restart_if=fixes_more if restrict is not None else None, memory=memory,
-                              random_seed=random_seed)
-        log += outcome.log
-        rounds, cuts = rounds + outcome.rounds, cuts + outcome.cuts
-        if outcome.bound is not None and math.isfinite(outcome.bound):
-            bounds.append(outcome.bound)
-        if not outcome.restart or stopped.is_set() or deadline - time.monotonic() <= 0.05:
-            break
-        best, best_value = outcome.assignment, float(outcome.objective)
-        restrict = relaxation.keep(best_value, best)
-    merged = max(bounds) if bounds else None
+    search = _Search(problem, parts, relaxation if bound is not None else None, fixed_total, objective_of,
+                     inner, stopped, random_seed, log)
+    if bound is not None:
+        search.bounds.append(bound)
+    # a first proof attempt on the pairs the alternation's plan leaves; when it does not end in time,
+    # the rest of the extra starts and swaps, then the search again from the better plan
+    first_end = deadline if extras_left <= 0 else \
+        min(deadline, time.monotonic() + max(PROOF_FIRST_MIN_S, PROOF_FIRST_SHARE * time_limit))
+    outcome = search.run(best, first_end)
+    stuck = best is not None and (outcome.objective is None or outcome.objective >= best_value - 1e-9)
+    if extras_left > 0 and outcome.status != "optimal" and not stopped.is_set() and deadline - time.monotonic() > 0.05:
+        plan = outcome.assignment if outcome.assignment else best
+        if stuck:  # the MIP found no better plan: the extras may, and a better plan fixes more pairs
+            plan, value = _extras(problem, parts, relaxation, plan, objective_of(plan), fixed_total=fixed_total,
+                                  objective_of=objective_of, stopped=stopped,
+                                  deadline=min(deadline, time.monotonic() + extras_left))
+            log.append(f"more lagrangian starts and swaps {value}, {time.monotonic() - start:.1f} s")
+        if not stopped.is_set() and deadline - time.monotonic() > 0.05:
+            outcome = search.run(plan, deadline)
+    merged = max(search.bounds) if search.bounds else None
     status = outcome.status
     if outcome.assignment and merged is not None and \
             merged >= (outcome.objective or math.inf) - 1e-6 * max(1.0, abs(outcome.objective or 0.0)):
         status = "optimal"
     return HighsOutcome(status, outcome.assignment, merged, outcome.objective, time.monotonic() - start,
-                        rounds, cuts, log)
+                        search.rounds, search.cuts, log)
+
+
+def _extras(problem: PlanningProblem, parts: Sequence[Part], relaxation: Relaxation, best: dict[int, int],
+            best_value: float, *, fixed_total: int | None, objective_of: Callable[[dict[int, int]], float],
+            stopped: threading.Event, deadline: float) -> tuple[dict[int, int], float]:
+    """The alternation from the site sets the relaxation opened (a Lagrangian heuristic), then site
+    swaps from the best plan, until ``deadline``: the best plan met and its value."""
+    swap_time = SWAP_SHARE * (deadline - time.monotonic())
+    plan, value = alternate(problem, parts, relaxation.site_sets, fixed_total=fixed_total,
+                            objective_of=objective_of, deadline=deadline - swap_time,
+                            stopped=stopped, step_limit=STEP_LIMIT_S)
+    if plan is not None and value < best_value:
+        best, best_value = plan, value
+    return swap_sites(problem, parts, best, objective_of=objective_of, stopped=stopped,
+                      deadline=deadline, step_limit=STEP_LIMIT_S)
+
+
+class _Search:
+    """HiGHS on the pairs a plan leaves, started again on fewer pairs whenever it finds a plan that
+    fixes many more (see the module text); the contiguity cuts and bounds found carry over."""
+
+    def __init__(self, problem: PlanningProblem, parts: Sequence[Part], relaxation: Relaxation | None,
+                 fixed_total: int | None, objective_of: Callable[[dict[int, int]], float],
+                 inner: list[Callable[[], None]], stopped: threading.Event, random_seed: int,
+                 log: list[str]) -> None:
+        self.problem, self.parts, self.relaxation = problem, parts, relaxation
+        self.fixed_total, self.objective_of, self.inner = fixed_total, objective_of, inner
+        self.stopped = stopped
+        self.random_seed, self.log = random_seed, log
+        self.memory = SearchMemory()  # contiguity cuts and served site sets, carried from one model to the next
+        self.bounds: list[float] = []
+        self.rounds = self.cuts = 0
+
+    def _heuristics(self, value: float) -> bool:
+        """Whether HiGHS's own improvement heuristics stay on, from a plan of ``value``: always with
+        contiguity (its incumbents in pieces give the cuts and the sites to serve; off, Validi AR took
+        6.7 s instead of 3.8), else when the plan is more than HEURISTICS_GAP above the best bound
+        (or either is unknown), where a better plan is what is missing."""
+        bound = max(self.bounds, default=-math.inf)
+        return self.problem.contiguity or not math.isfinite(value) or not math.isfinite(bound) or \
+            value - bound > HEURISTICS_GAP * max(1.0, abs(value))
+
+    def run(self, best: dict[int, int] | None, end: float) -> HighsOutcome:
+        """Search until ``end`` from ``best`` (None: no plan known, nothing fixed)."""
+        relaxation = self.relaxation
+        best_value = self.objective_of(best) if best is not None else math.inf
+        restrict = relaxation.keep(best_value, best) if best is not None and relaxation is not None else None
+        while True:
+            kept = relaxation.kept(best_value) if restrict is not None else 0
+            if restrict is not None:
+                self.log.append(f"pairs kept {kept}")
+
+            def fixes_more(value: float, between_rounds: bool, kept: int = kept) -> bool:
+                return relaxation.kept(value) <= (REFIX_BETWEEN_SHARE if between_rounds else REFIX_SHARE) * kept
+
+            outcome = solve_highs(self.problem, self.parts, fixed_total=self.fixed_total,
+                                  time_limit=end - time.monotonic(), hint=best, objective_of=self.objective_of,
+                                  on_start=self.inner.append, restrict=restrict, pruned=restrict is not None,
+                                  restart_if=fixes_more if restrict is not None else None, memory=self.memory,
+                                  random_seed=self.random_seed, heuristics=self._heuristics(best_value))
+            self.log += outcome.log
+            self.rounds, self.cuts = self.rounds + outcome.rounds, self.cuts + outcome.cuts
+            if outcome.bound is not None and math.isfinite(outcome.bound):
+                self.bounds.append(outcome.bound)
+            if not outcome.restart or self.stopped.is_set() or end - time.monotonic() <= 0.05:
+                return outcome
+            best, best_value = outcome.assignment, float(outcome.objective)
+            restrict = relaxation.keep(best_value, best)
