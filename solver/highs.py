@@ -188,7 +188,10 @@ def build(problem: PlanningProblem, parts: Sequence[Part], fixed_total: int | No
     for part in parts:
         pairs = model_pairs(problem, part, restrict)
         for j in part.sites:
-            open_column[j] = new(site_cost(problem, fixed_total), 1.0 if j in problem.forced_open else 0.0)
+            # a site opens only with its own unit: one whose own unit a restriction left out stays closed
+            closed = int(problem.site_unit[j]) not in pairs[j] and j not in problem.forced_open
+            open_column[j] = new(site_cost(problem, fixed_total), 1.0 if j in problem.forced_open else 0.0,
+                                 0.0 if closed else 1.0)
             if problem.min_voters > 0 and part.any_sparse:
                 small_column[j] = new(0.0)
             by_site[j] = pairs[j]

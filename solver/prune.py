@@ -148,7 +148,11 @@ def solve_pruned(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total
                                   deadline=min(deadline, time.monotonic() + extras_left))
             log.append(f"more lagrangian starts and swaps {value}, {time.monotonic() - start:.1f} s")
         if not stopped.is_set() and deadline - time.monotonic() > 0.05:
+            # another HiGHS seed: from the same plan, the same seed would first repeat the attempt
+            search.random_seed += 1
             outcome = search.run(plan, deadline)
+        elif plan and objective_of(plan) < (outcome.objective if outcome.objective is not None else math.inf):
+            outcome = HighsOutcome("feasible", plan, outcome.bound, objective_of(plan), outcome.seconds, log=[])
     merged = max(search.bounds) if search.bounds else None
     status = outcome.status
     if outcome.assignment and merged is not None and \

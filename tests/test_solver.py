@@ -432,6 +432,34 @@ def test_whole_unit_areas_raise_the_lagrangian_bound_without_passing_the_optimum
     assert higher >= 4
 
 
+def test_fixing_never_lets_a_site_open_without_its_own_unit() -> None:
+    # site 2's own unit is heavier than the site holds, so its bound rules it out; the fixing used to
+    # drop its own pair too, and HiGHS then opened it empty as the second of two areas (value 200
+    # "proven" where the optimum is 600)
+    from solver.highs import solve_highs
+    from solver.lagrange import relax
+    from solver.parts import split_parts
+
+    distance = [[0, 5, 1], [1, 5, 1], [1, 5, 0]]
+    problem = make_problem([(0, 1), (1, 2)], [100, 100, 100], [0, 1, 2], distance, capacity=[4000, 4000, 50],
+                           min_voters=0, areas=2, contiguity=False)
+    parts = split_parts(problem)
+    plan = {0: 0, 1: 1, 2: 0}
+    value = model_objective(problem, np.array([plan[u] for u in range(3)]))
+    assert value == pytest.approx(brute_force(problem, contiguity=False))
+    relaxation = relax(problem, parts, fixed_total=2, target=value, time_limit=1)
+    kept = relaxation.keep(value, plan)
+    assert all(int(problem.site_unit[j]) in kept.get(j, set()) for j in range(problem.n_sites))
+    outcome = solve_highs(problem, parts, fixed_total=2, time_limit=5, hint=plan, restrict=kept, pruned=True,
+                          objective_of=lambda a: model_objective(problem, np.array([a[u] for u in range(3)])))
+    assert outcome.objective == pytest.approx(value)
+    assert len(set(outcome.assignment.values())) == 2
+    # and a restriction that leaves a site's own unit out keeps that site closed
+    narrowed = solve_highs(problem, parts, fixed_total=2, time_limit=5, restrict={0: {0, 1, 2}, 1: {1}},
+                           objective_of=lambda a: model_objective(problem, np.array([a[u] for u in range(3)])))
+    assert narrowed.objective == pytest.approx(value)
+
+
 def test_lagrangian_fixing_removes_pairs_that_cannot_pay() -> None:
     # two far-apart clusters, one area each: with the optimum known, no unit can be served
     # from the other cluster's site, so those pairs go
