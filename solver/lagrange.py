@@ -176,6 +176,31 @@ def _chosen(values: np.ndarray, total: int | None) -> np.ndarray:
     return order[values[order] < 0]
 
 
+class _Ascent:
+    """Subgradient bookkeeping: the best bound and its multipliers, and the step, halved after
+    ``stall`` steps without a better bound."""
+
+    def __init__(self, u: np.ndarray, step: float, stall: int) -> None:
+        self.best_bound, self.best_u = -math.inf, u.copy()
+        self.step, self.stall, self.waited = step, stall, 0
+
+    def record(self, bound: float, u: np.ndarray) -> None:
+        if bound > self.best_bound + 1e-9 * max(1.0, abs(bound)):
+            self.best_bound, self.best_u, self.waited = bound, u.copy(), 0
+            return
+        self.waited += 1
+        if self.waited >= self.stall:
+            self.step, self.waited = self.step / 2, 0
+
+    def advance(self, u: np.ndarray, bound: float, goal: float, gradient: np.ndarray, min_step: float,
+                deadline: float) -> np.ndarray | None:
+        """The next multipliers (a step towards ``goal``), or None when the ascent is over."""
+        norm = float(gradient @ gradient)
+        if norm < 1e-12 or self.step < min_step or time.monotonic() > deadline:
+            return None
+        return u + self.step * (goal - bound) / norm * gradient
+
+
 def _goal(bound: float, target: float | None, near: bool) -> float:
     """The value the next step aims at: the known plan's (or GOAL_ABOVE above the bound when there
     is none or the bound passed it). ``near`` (without contiguity): at most GOAL_ABOVE above the
@@ -209,30 +234,22 @@ def relax(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total: int |
         return None
     u = np.where(finite, data.cost, np.inf).min(axis=1)
     u = np.where(np.isfinite(u), u, 0.0)
-    best_bound, best_u = -math.inf, u.copy()
-    step, stall = 2.0, 0
+    ascent = _Ascent(u, 2.0, STALL)
     site_sets: dict[tuple[int, ...], float] = {}  # site set -> best bound it was opened at
     for _ in range(iterations):
         values, _price, area = _sites_subproblem(data, u)
         bound = _bound(data, u, values)
         if not math.isfinite(bound):
-            best_bound, best_u = bound, u.copy()
+            ascent.best_bound, ascent.best_u = bound, u.copy()
             break
-        if bound > best_bound + 1e-9 * max(1.0, abs(bound)):
-            best_bound, best_u, stall = bound, u.copy(), 0
-        else:
-            stall += 1
-            if stall >= STALL:
-                step, stall = step / 2, 0
+        ascent.record(bound, u)
         picked = _chosen(values, data.total)
         key = tuple(sorted(int(data.sites[c]) for c in picked.tolist()))
         site_sets[key] = max(site_sets.get(key, -math.inf), bound)
-        gradient = 1.0 - area[:, picked].sum(axis=1)
-        norm = float(gradient @ gradient)
-        if norm < 1e-12 or step < 1e-4 or time.monotonic() > deadline:
+        u = ascent.advance(u, bound, _goal(bound, target, near), 1.0 - area[:, picked].sum(axis=1), 1e-4, deadline)
+        if u is None:
             break
-        goal = _goal(bound, target, near)
-        u = u + step * (goal - bound) / norm * gradient
+    best_u = ascent.best_u
     values, price, _area = _sites_subproblem(data, best_u)
     bound = _bound(data, best_u, values)
     reduced = data.cost - best_u[:, None]
@@ -294,27 +311,20 @@ def _whole_units(data: _Data, u: np.ndarray, target: float | None, deadline: flo
         values = values + data.opening
         return values, members, _bound(data, u, values)
 
-    best_bound, best_u = -math.inf, u.copy()
-    step, stall = 1.0, 0
+    ascent = _Ascent(u, 1.0, KNAPSACK_STALL)
     for _ in range(KNAPSACK_ITERATIONS):
         values, members, bound = evaluate(u, True)
         if not math.isfinite(bound):
             return None
-        if bound > best_bound + 1e-9 * max(1.0, abs(bound)):
-            best_bound, best_u, stall = bound, u.copy(), 0
-        else:
-            stall += 1
-            if stall >= KNAPSACK_STALL:
-                step, stall = step / 2, 0
+        ascent.record(bound, u)
         picked = _chosen(values, data.total)
         gradient = np.ones(n)
         for c in picked.tolist():
             gradient[members[c]] -= 1.0
-        norm = float(gradient @ gradient)
-        if norm < 1e-12 or step < 1e-3 or time.monotonic() > deadline:
+        u = ascent.advance(u, bound, _goal(bound, target, near), gradient, 1e-3, deadline)
+        if u is None:
             break
-        goal = _goal(bound, target, near)
-        u = u + step * (goal - bound) / norm * gradient
+    best_u = ascent.best_u
     values, _members, bound = evaluate(best_u, False)
     forced = knapsack.with_unit(sites, cost - best_u[:, None], allowed) + data.opening
     with np.errstate(invalid="ignore"):  # inf - inf where a site holds no area: discarded below
