@@ -20,7 +20,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from solver.highs import add_cuts, build, offer_start, read_plan, run_model, separator_cuts
+from solver.highs import add_cuts, build, offer_start, read_plan, run_model, separator_cuts, stop_when
 from solver.pairs import pair_cost, site_cost
 from solver.parts import Part
 from solver.problem import PlanningProblem
@@ -91,12 +91,7 @@ def assign_sites(problem: PlanningProblem, parts: Sequence[Part], sites: Sequenc
     everyone = restrict or {j: set(part.units) for part in parts for j in part.sites if j in set(sites)}
     model = build(problem, parts, len(sites), restrict=everyone)
     highs = model.highs
-
-    def on_interrupt_check(event) -> None:
-        event.interrupt(stopped.is_set())  # a race stopped: end this run too (HiGHS keeps the flag: always set it)
-
-    for interrupt in (highs.cbMipInterrupt, highs.cbSimplexInterrupt):
-        interrupt.subscribe(on_interrupt_check)
+    stop_when(highs, stopped.is_set)  # a race stopped: end this run too
     columns = np.array(list(model.open_column.values()), dtype=np.int32)
     bounds = np.array([1.0 if j in everyone else 0.0 for j in model.open_column])  # these sites, no others
     highs.changeColsBounds(len(columns), columns, bounds, bounds)

@@ -301,6 +301,16 @@ def add_cuts(model: _Model, cuts: list[tuple[int, int, list[int]]]) -> None:
     rows.flush(model.highs)
 
 
+def stop_when(highs, check: Callable[[], bool]) -> None:
+    """Interrupt HiGHS's runs (its MIP and simplex loops) whenever ``check()`` says so."""
+
+    def on_interrupt_check(event) -> None:
+        event.interrupt(check())  # HiGHS keeps the flag between runs: always set it
+
+    for interrupt in (highs.cbMipInterrupt, highs.cbSimplexInterrupt):
+        interrupt.subscribe(on_interrupt_check)
+
+
 def offer_start(model: _Model, hint: dict[int, int]) -> None:
     """Offer a plan as the incumbent (ignored by HiGHS when it violates the model)."""
     import highspy
@@ -388,14 +398,14 @@ def solve_highs(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total:
     def cancel() -> None:
         halt.set()
 
-    def on_interrupt_check(event) -> None:
-        nonlocal cut_short, repair_now
+    def should_stop() -> bool:
+        nonlocal cut_short
         # with a connected plan known, a round whose incumbents fall into pieces is cut short after
         # its share of the time: their cuts, in a new round, do more than a long search without
         # them (with none known, the long search is what may find one: Validi AL)
         if pending and best is not None and not cut_short and time.monotonic() > round_end:
             cut_short = True
-        event.interrupt(halt.is_set() or cut_short or restart or repair_now)  # HiGHS keeps the flag between runs: always set it
+        return halt.is_set() or cut_short or restart or repair_now
 
     def price(plan: dict[int, int], fallback: float) -> float:
         return objective_of(plan) if objective_of is not None else fallback
@@ -421,8 +431,7 @@ def solve_highs(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total:
             restart = restart or (restart_if is not None and restart_if(value, False))
 
     highs.cbMipImprovingSolution.subscribe(on_incumbent)
-    for interrupt in (highs.cbMipInterrupt, highs.cbSimplexInterrupt):
-        interrupt.subscribe(on_interrupt_check)
+    stop_when(highs, should_stop)
     if on_start is not None:
         on_start(cancel)
     bound: float | None = None

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -80,9 +81,11 @@ def _valid(sites: Sites) -> np.ndarray:
 
 
 def best_areas(sites: Sites, reduced: np.ndarray, allowed: np.ndarray,
-               members_of: np.ndarray | None = None) -> tuple[np.ndarray, dict[int, list[int]]]:
+               members_of: np.ndarray | Callable[[np.ndarray], np.ndarray] | None = None,
+               ) -> tuple[np.ndarray, dict[int, list[int]]]:
     """Per site, the least reduced cost of a valid area (inf: none), and for the sites in
-    ``members_of`` the rows of the units of such an area (own unit first).
+    ``members_of`` (or those it picks from the values) the rows of the units of such an area
+    (own unit first).
     ``reduced``/``allowed``: units x sites; the own unit's entry gives its cost (always in)."""
     n, m = reduced.shape
     offer = np.where(allowed, reduced, np.inf)
@@ -101,7 +104,9 @@ def best_areas(sites: Sites, reduced: np.ndarray, allowed: np.ndarray,
     load = table.argmin(axis=1)
     value = table[np.arange(m), load]
     members: dict[int, list[int]] = {}
-    for j in ([] if members_of is None else members_of.tolist()):
+    if callable(members_of):  # chosen from the values (the subgradient traces only the sites it opens)
+        members_of = members_of(value)
+    for j in ([] if members_of is None else np.asarray(members_of).tolist()):
         if not math.isfinite(value[j]):
             continue
         c, rows = int(load[j]), [int(sites.root[j])]

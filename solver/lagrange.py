@@ -306,8 +306,8 @@ def _whole_units(data: _Data, u: np.ndarray, target: float | None, deadline: flo
     cost = np.where(allowed, data.cost, 0.0)
 
     def evaluate(u: np.ndarray, trace: bool):
-        values, members = knapsack.best_areas(sites, cost - u[:, None], allowed,
-                                              np.arange(m) if trace else None)
+        opened = (lambda values: _chosen(values + data.opening, data.total)) if trace else None
+        values, members = knapsack.best_areas(sites, cost - u[:, None], allowed, opened)
         values = values + data.opening
         return values, members, _bound(data, u, values)
 

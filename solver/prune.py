@@ -151,8 +151,8 @@ def solve_pruned(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total
             # another HiGHS seed: from the same plan, the same seed would first repeat the attempt
             search.random_seed += 1
             outcome = search.run(plan, deadline)
-        elif plan and objective_of(plan) < (outcome.objective if outcome.objective is not None else math.inf):
-            outcome = HighsOutcome("feasible", plan, outcome.bound, objective_of(plan), outcome.seconds, log=[])
+        elif plan and (value := objective_of(plan)) < (math.inf if outcome.objective is None else outcome.objective):
+            outcome = HighsOutcome("feasible", plan, outcome.bound, value, outcome.seconds)
     merged = max(search.bounds) if search.bounds else None
     status = outcome.status
     if outcome.assignment and merged is not None and \
