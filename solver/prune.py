@@ -77,13 +77,14 @@ def solve_pruned(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total
                  objective_of: Callable[[dict[int, int]], float], hint: dict[int, int] | None = None,
                  on_start: Callable[[Callable[[], None]], None] | None = None,
                  alternate_share: float = ALTERNATE_SHARE, random_seed: int = 0,
-                 extras: bool = True) -> HighsOutcome:
+                 extras: bool = True, relaxation: Relaxation | None = None) -> HighsOutcome:
     """Best plan and bound within ``time_limit`` (see the module text). ``objective_of`` prices a plan
     on the model's objective; ``on_start`` receives a function that stops the work from another thread;
     ``alternate_share``: the share of the time the alternation may take, ``random_seed`` HiGHS's, and
     ``extras``: whether the extra starts and swaps may follow it (the race's second route takes less
     time, another seed and no extras, so that its MIP starts soon, see
-    :data:`solver.solve.QUICK_ALTERNATE_SHARE`)."""
+    :data:`solver.solve.QUICK_ALTERNATE_SHARE`). ``relaxation``: the Lagrangian relaxation already
+    computed for ``hint``'s value (two routes racing share one), else it is computed here."""
     start = time.monotonic()
     deadline = start + time_limit
     stopped = threading.Event()
@@ -99,8 +100,9 @@ def solve_pruned(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total
     size = sum(len(p.units) for p in parts)
     best = dict(hint) if hint and len(hint) == size else None
     best_value = objective_of(best) if best else math.inf
-    relaxation = relax(problem, parts, fixed_total=fixed_total, target=best_value if best else None,
-                       time_limit=RELAX_SHARE * time_limit)
+    if relaxation is None:
+        relaxation = relax(problem, parts, fixed_total=fixed_total, target=best_value if best else None,
+                           time_limit=RELAX_SHARE * time_limit)
     bound = relaxation.bound if relaxation is not None and math.isfinite(relaxation.bound) else None
     log = [f"lagrangian bound {bound}, {time.monotonic() - start:.1f} s"]
     extras_left = 0.0  # seconds of extra starts and swaps kept for after a first proof attempt
