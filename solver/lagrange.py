@@ -127,34 +127,59 @@ def _data(problem: PlanningProblem, parts: Sequence[Part], fixed_total: int | No
                  problem.weights[units].astype(float), root, lower, upper, fixed_total)
 
 
-def _sites_subproblem(data: _Data, u: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For every site at once: the value of its best area under multipliers ``u`` (a continuous
-    knapsack: the site's unit, then units by reduced cost per voter while that is negative and
-    the area has room, then more while it is under its minimum), the knapsack's dual price per
-    voter, and the fractional area itself."""
+@dataclass(frozen=True)
+class _Shape:
+    """What :func:`_sites_subproblem` needs of the data that no multiplier changes (worked out once:
+    the subgradient calls it hundreds of times on small arrays, where each array operation counts)."""
+
+    columns: np.ndarray  # 0 .. sites - 1
+    allowed: np.ndarray  # units x sites: pairs in the model, other than each site's own unit
+    positive: np.ndarray  # ... of units with voters
+    divisor: np.ndarray  # units x sites: voters where there are some, else 1
+    voters: np.ndarray  # units x sites: voters where ``positive``, else 0
+    weightless: np.ndarray  # ... of units without voters
+    own: np.ndarray  # voters of each site's own unit
+    fits: np.ndarray  # sites whose own unit is a pair and fits in an area there
+
+
+def _shape(data: _Data) -> _Shape:
     n, m = data.cost.shape
     columns = np.arange(m)
-    reduced = data.cost - u[:, None]
-    allowed = np.isfinite(reduced)
+    allowed = np.isfinite(data.cost)
+    root_pair = allowed[data.root, columns].copy()
     allowed[data.root, columns] = False
     weight = np.broadcast_to(data.weight[:, None], (n, m))
     positive = allowed & (weight > 0)
-    ratio = np.where(positive, reduced / np.where(weight > 0, weight, 1.0), np.inf)
+    own = data.weight[data.root]
+    return _Shape(columns, allowed, positive, np.where(weight > 0, weight, 1.0),
+                  np.where(positive, weight, 0.0), allowed & (weight <= 0), own,
+                  root_pair & (own <= data.upper + 1e-9))
+
+
+def _sites_subproblem(data: _Data, u: np.ndarray, shape: _Shape | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For every site at once: the value of its best area under multipliers ``u`` (a continuous
+    knapsack: the site's unit, then units by reduced cost per voter while that is negative and
+    the area has room, then more while it is under its minimum), the knapsack's dual price per
+    voter, and the fractional area itself. ``shape``: :func:`_shape` of ``data``, when known."""
+    shape = shape or _shape(data)
+    n, m = data.cost.shape
+    columns = shape.columns
+    reduced = data.cost - u[:, None]
+    ratio = np.where(shape.positive, reduced / shape.divisor, np.inf)
     order = np.argsort(ratio, axis=0, kind="stable")
     ratio_s = np.take_along_axis(ratio, order, 0)
-    weight_s = np.take_along_axis(np.where(positive, weight, 0.0), order, 0)
-    own = data.weight[data.root]
+    weight_s = np.take_along_axis(shape.voters, order, 0)
+    own = shape.own
     before = own[None, :] + np.cumsum(weight_s, 0) - weight_s
     cap = np.where(ratio_s < 0, data.upper[None, :], data.lower[None, :])
     usable = np.isfinite(ratio_s)
     take = np.where(usable, np.clip((cap - before) / np.where(weight_s > 0, weight_s, 1.0), 0.0, 1.0), 0.0)
     area = np.zeros((n, m))
     np.put_along_axis(area, order, take, 0)
-    weightless = allowed & (weight <= 0) & (reduced < 0)  # units without voters: free when they help
-    area[weightless] = 1.0
-    value = reduced[data.root, columns] + (np.where(allowed, reduced, 0.0) * area).sum(0)
+    area[shape.weightless & (reduced < 0)] = 1.0  # units without voters: free when they help
+    value = reduced[data.root, columns] + (np.where(shape.allowed, reduced, 0.0) * area).sum(0)
     load = own + (take * weight_s).sum(0)
-    feasible = (load >= data.lower - 1e-6) & (own <= data.upper + 1e-9) & np.isfinite(reduced[data.root, columns])
+    feasible = (load >= data.lower - 1e-6) & shape.fits
     value = np.where(feasible, value + data.opening, np.inf)
     # dual price of the voter constraint: the ratio of the first unit not wholly taken, when the
     # area stops at its capacity (negative ratio) or was filled up to its minimum (positive)
@@ -236,8 +261,9 @@ def relax(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total: int |
     u = np.where(np.isfinite(u), u, 0.0)
     ascent = _Ascent(u, 2.0, STALL)
     site_sets: dict[tuple[int, ...], float] = {}  # site set -> best bound it was opened at
+    shape = _shape(data)
     for _ in range(iterations):
-        values, _price, area = _sites_subproblem(data, u)
+        values, _price, area = _sites_subproblem(data, u, shape)
         bound = _bound(data, u, values)
         if not math.isfinite(bound):
             ascent.best_bound, ascent.best_u = bound, u.copy()
@@ -250,7 +276,7 @@ def relax(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total: int |
         if u is None:
             break
     best_u = ascent.best_u
-    values, price, _area = _sites_subproblem(data, best_u)
+    values, price, _area = _sites_subproblem(data, best_u, shape)
     bound = _bound(data, best_u, values)
     reduced = data.cost - best_u[:, None]
     site_bound, pair_bound = _fixing(data, bound, values,
