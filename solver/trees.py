@@ -30,12 +30,18 @@ STALL_MERGES = 300
 STALL_PER_AREA = 20
 
 
-def random_tree(members: Sequence[int], neighbours: Sequence[Sequence[int]],
-                rng: np.random.Generator) -> dict[int, list[int]]:
-    """A random spanning tree (forest, where ``members`` is not connected) of the members, as
-    adjacency lists: Kruskal's algorithm on the edges in random order."""
+def inner_edges(members: Sequence[int], neighbours: Sequence[Sequence[int]]) -> list[tuple[int, int]]:
+    """The edges between members, each once."""
     inside = set(members)
-    edges = [(u, v) for u in members for v in neighbours[u] if v > u and v in inside]
+    return [(u, v) for u in members for v in neighbours[u] if v > u and v in inside]
+
+
+def random_tree(members: Sequence[int], neighbours: Sequence[Sequence[int]],
+                rng: np.random.Generator, edges: list[tuple[int, int]] | None = None) -> dict[int, list[int]]:
+    """A random spanning tree (forest, where ``members`` is not connected) of the members, as
+    adjacency lists: Kruskal's algorithm on the edges in random order. ``edges``:
+    :func:`inner_edges` of the members, when already known (several trees of one set)."""
+    edges = inner_edges(members, neighbours) if edges is None else edges
     root = {u: u for u in members}
 
     def find(x: int) -> int:
@@ -74,11 +80,12 @@ def split_into_areas(members: Sequence[int], count: int, weights: np.ndarray,
     if not count * lower <= total <= count * upper:
         return None
     attempt = 0
+    edges = inner_edges(members, neighbours)
     while tries is None or attempt < tries:
         attempt += 1
         if time.monotonic() > deadline:
             return None
-        tree = random_tree(members, neighbours, rng)
+        tree = random_tree(members, neighbours, rng, edges)
         parent, order, below = _rooted(tree, members[int(rng.integers(len(members)))], weights)
         if len(order) != len(members):
             return None  # not connected: no split of it is
@@ -153,8 +160,9 @@ def recombine(pieces: list[list[int]], weights: np.ndarray, neighbours: Sequence
         union = sorted(pieces[a] + pieces[b])
         total = int(weights[union].sum())
         best, best_cost = None, now_a + now_b - 1e-9 * max(1.0, abs(now_a + now_b))
+        edges = inner_edges(union, neighbours)
         for _ in range(trees):
-            tree = random_tree(union, neighbours, rng)
+            tree = random_tree(union, neighbours, rng, edges)
             parent, order, below = _rooted(tree, union[0], weights)
             for u, _ in _balanced_cuts(order, below, total, 2, lower, upper):
                 side = _subtree(tree, parent, u)
