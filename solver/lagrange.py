@@ -160,7 +160,8 @@ def _sites_subproblem(data: _Data, u: np.ndarray, shape: _Shape | None = None) -
     """For every site at once: the value of its best area under multipliers ``u`` (a continuous
     knapsack: the site's unit, then units by reduced cost per voter while that is negative and
     the area has room, then more while it is under its minimum), the knapsack's dual price per
-    voter, and the fractional area itself. ``shape``: :func:`_shape` of ``data``, when known."""
+    voter, and the fractional area itself. ``u`` is finite (it decides which pairs exist: those of
+    finite cost). ``shape``: :func:`_shape` of ``data``, when known."""
     shape = shape or _shape(data)
     n, m = data.cost.shape
     columns = shape.columns

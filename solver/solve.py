@@ -125,6 +125,8 @@ LIST_SHARE = 0.1
 PARTITION_SHARE = 0.7
 
 ProgressCallback = Callable[[str, float], None]
+#: What the race's second route returns when it never started (see QUICK_DELAY_S).
+_NOT_STARTED = object()
 
 
 def _pairs(problem: PlanningProblem, part: Part) -> int:
@@ -539,7 +541,7 @@ def _race(problem: PlanningProblem, parts: list[Part], hint: dict[int, int], dea
             outcome = call()
         except Exception as error:  # noqa: BLE001 - one engine failing leaves the other's answer
             outcome = error
-        if outcome is None:  # did not start: the other engine had already ended the race
+        if outcome is _NOT_STARTED:  # the other engine had ended the race, or time was up
             unstarted.append(name)
             return
         results[name] = outcome
@@ -553,15 +555,24 @@ def _race(problem: PlanningProblem, parts: list[Part], hint: dict[int, int], dea
 
     limit = max(0.1, deadline - time.monotonic())
     shared = None  # two pruned routes: one Lagrangian relaxation for both (see QUICK_DELAY_S)
+    shared_log: list[str] = []
     if large and not _median_shaped(problem):
         target = _part_objective(problem, start_plan) if start_plan and len(start_plan) == size else None
-        shared = relax(problem, parts, fixed_total=fixed_total, target=target, time_limit=RELAX_SHARE * limit)
+        began_relax = time.monotonic()
+        try:
+            shared = relax(problem, parts, fixed_total=fixed_total, target=target, time_limit=RELAX_SHARE * limit)
+            bound = None if shared is None else shared.bound
+            shared_log.append(f"shared lagrangian relaxation: bound {bound}, {time.monotonic() - began_relax:.1f} s")
+        except Exception as error:  # noqa: BLE001 - each route then computes its own (and reports its failure)
+            shared_log.append(f"shared lagrangian relaxation: failed: {type(error).__name__}: {error}")
         limit = max(0.1, deadline - time.monotonic())
 
     def quick() -> object:
         # the second route waits a moment: small models are proven by the first alone meanwhile
-        if finished.wait(QUICK_DELAY_S):
-            return None
+        if finished.wait(max(0.0, min(QUICK_DELAY_S, deadline - time.monotonic()))):
+            return _NOT_STARTED
+        if time.monotonic() >= deadline - 0.05:
+            return _NOT_STARTED
         return solve_pruned(problem, parts, fixed_total=fixed_total, time_limit=max(0.1, deadline - time.monotonic()),
                             hint=start_plan or None, objective_of=objective_of, on_start=register("highs-quick"),
                             alternate_share=QUICK_ALTERNATE_SHARE, random_seed=seed + 1, extras=False,
@@ -605,8 +616,8 @@ def _race(problem: PlanningProblem, parts: list[Part], hint: dict[int, int], dea
     for engine in engines:
         engine.join()
     outcomes = [o for o in results.values() if not isinstance(o, Exception)]
-    log = (_race_log({"cp-sat alone": first}) if first is not None else []) + _race_log(results) + \
-        [f"{name}: not started, the race was over within {QUICK_DELAY_S} s" for name in unstarted]
+    log = (_race_log({"cp-sat alone": first}) if first is not None else []) + shared_log + _race_log(results) + \
+        [f"{name}: not started, the race was over or time was up within {QUICK_DELAY_S} s" for name in unstarted]
     if any(o.status == "infeasible" for o in outcomes):
         diagnostics = [d for o in outcomes if o.status == "infeasible" for d in getattr(o, "diagnostics", [])]
         return {}, ["infeasible"], None, diagnostics[:1] or [_structure(problem, parts)], {"engine": label, "log": log}
