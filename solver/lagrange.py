@@ -156,13 +156,12 @@ def _shape(data: _Data) -> _Shape:
                   root_pair & (own <= data.upper + 1e-9))
 
 
-def _sites_subproblem(data: _Data, u: np.ndarray, shape: _Shape | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _sites_subproblem(data: _Data, u: np.ndarray, shape: _Shape) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For every site at once: the value of its best area under multipliers ``u`` (a continuous
     knapsack: the site's unit, then units by reduced cost per voter while that is negative and
     the area has room, then more while it is under its minimum), the knapsack's dual price per
     voter, and the fractional area itself. ``u`` is finite (it decides which pairs exist: those of
-    finite cost). ``shape``: :func:`_shape` of ``data``, when known."""
-    shape = shape or _shape(data)
+    finite cost). ``shape``: :func:`_shape` of ``data``."""
     n, m = data.cost.shape
     columns = shape.columns
     reduced = data.cost - u[:, None]

@@ -97,12 +97,11 @@ def solve_pruned(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total
 
     if on_start is not None:
         on_start(stop)
-    size = sum(len(p.units) for p in parts)
-    best = dict(hint) if hint and len(hint) == size else None
+    best = _whole(parts, hint)
     best_value = objective_of(best) if best else math.inf
     if relaxation is None:
-        relaxation = relax(problem, parts, fixed_total=fixed_total, target=best_value if best else None,
-                           time_limit=RELAX_SHARE * time_limit)
+        relaxation = relaxation_for(problem, parts, fixed_total=fixed_total, hint=hint, objective_of=objective_of,
+                                    time_limit=time_limit)
     bound = relaxation.bound if relaxation is not None and math.isfinite(relaxation.bound) else None
     log = [f"lagrangian bound {bound}, {time.monotonic() - start:.1f} s"]
     extras_left = 0.0  # seconds of extra starts and swaps kept for after a first proof attempt
@@ -162,6 +161,21 @@ def solve_pruned(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total
         status = "optimal"
     return HighsOutcome(status, outcome.assignment, merged, outcome.objective, time.monotonic() - start,
                         search.rounds, search.cuts, log)
+
+
+def _whole(parts: Sequence[Part], hint: dict[int, int] | None) -> dict[int, int] | None:
+    """A copy of ``hint`` when it covers every unit of the parts, else None."""
+    return dict(hint) if hint and len(hint) == sum(len(p.units) for p in parts) else None
+
+
+def relaxation_for(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total: int | None,
+                   hint: dict[int, int] | None, objective_of: Callable[[dict[int, int]], float],
+                   time_limit: float) -> Relaxation | None:
+    """The Lagrangian relaxation :func:`solve_pruned` starts from, for the same arguments: its steps
+    aim at ``hint``'s value (when it is a whole plan), within RELAX_SHARE of ``time_limit``."""
+    best = _whole(parts, hint)
+    return relax(problem, parts, fixed_total=fixed_total, target=objective_of(best) if best else None,
+                 time_limit=RELAX_SHARE * time_limit)
 
 
 def _extras(problem: PlanningProblem, parts: Sequence[Part], relaxation: Relaxation, best: dict[int, int],

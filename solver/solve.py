@@ -29,12 +29,11 @@ from solver.exact import solve_exact
 from solver.heuristic import solve_heuristic
 from solver.highs import available as highs_available
 from solver.highs import lp_bound, nearest_sites, relaxed_openings, solve_highs
-from solver.lagrange import relax
 from solver.lns import improve_lns, relaxation_bound
 from solver.nearby import improve_nearby
 from solver.partition import PartitionOutcome, solve_partition
 from solver.parts import Part, area_count_range, precheck, split_parts
-from solver.prune import RELAX_SHARE, solve_pruned
+from solver.prune import relaxation_for, solve_pruned
 from solver.problem import (STATUS_FEASIBLE, STATUS_INFEASIBLE, STATUS_OPTIMAL, STATUS_TIMEOUT, Diagnostic,
                             PlanningProblem, SolveResult, model_objective, travel_objective)
 
@@ -557,10 +556,10 @@ def _race(problem: PlanningProblem, parts: list[Part], hint: dict[int, int], dea
     shared = None  # two pruned routes: one Lagrangian relaxation for both (see QUICK_DELAY_S)
     shared_log: list[str] = []
     if large and not _median_shaped(problem):
-        target = _part_objective(problem, start_plan) if start_plan and len(start_plan) == size else None
         began_relax = time.monotonic()
         try:
-            shared = relax(problem, parts, fixed_total=fixed_total, target=target, time_limit=RELAX_SHARE * limit)
+            shared = relaxation_for(problem, parts, fixed_total=fixed_total, hint=start_plan or None,
+                                    objective_of=objective_of, time_limit=limit)
             bound = None if shared is None else shared.bound
             shared_log.append(f"shared lagrangian relaxation: bound {bound}, {time.monotonic() - began_relax:.1f} s")
         except Exception as error:  # noqa: BLE001 - each route then computes its own (and reports its failure)
@@ -569,9 +568,8 @@ def _race(problem: PlanningProblem, parts: list[Part], hint: dict[int, int], dea
 
     def quick() -> object:
         # the second route waits a moment: small models are proven by the first alone meanwhile
-        if finished.wait(max(0.0, min(QUICK_DELAY_S, deadline - time.monotonic()))):
-            return _NOT_STARTED
-        if time.monotonic() >= deadline - 0.05:
+        if finished.wait(max(0.0, min(QUICK_DELAY_S, deadline - time.monotonic()))) or \
+                time.monotonic() >= deadline - 0.05:
             return _NOT_STARTED
         return solve_pruned(problem, parts, fixed_total=fixed_total, time_limit=max(0.1, deadline - time.monotonic()),
                             hint=start_plan or None, objective_of=objective_of, on_start=register("highs-quick"),

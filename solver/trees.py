@@ -36,12 +36,11 @@ def inner_edges(members: Sequence[int], neighbours: Sequence[Sequence[int]]) -> 
     return [(u, v) for u in members for v in neighbours[u] if v > u and v in inside]
 
 
-def random_tree(members: Sequence[int], neighbours: Sequence[Sequence[int]],
-                rng: np.random.Generator, edges: list[tuple[int, int]] | None = None) -> dict[int, list[int]]:
+def random_tree(members: Sequence[int], edges: Sequence[tuple[int, int]],
+                rng: np.random.Generator) -> dict[int, list[int]]:
     """A random spanning tree (forest, where ``members`` is not connected) of the members, as
-    adjacency lists: Kruskal's algorithm on the edges in random order. ``edges``:
-    :func:`inner_edges` of the members, when already known (several trees of one set)."""
-    edges = inner_edges(members, neighbours) if edges is None else edges
+    adjacency lists: Kruskal's algorithm on ``edges`` (:func:`inner_edges` of the members, listed
+    once for all the trees drawn on one set) in random order."""
     root = {u: u for u in members}
 
     def find(x: int) -> int:
@@ -85,7 +84,7 @@ def split_into_areas(members: Sequence[int], count: int, weights: np.ndarray,
         attempt += 1
         if time.monotonic() > deadline:
             return None
-        tree = random_tree(members, neighbours, rng, edges)
+        tree = random_tree(members, edges, rng)
         parent, order, below = _rooted(tree, members[int(rng.integers(len(members)))], weights)
         if len(order) != len(members):
             return None  # not connected: no split of it is
@@ -132,8 +131,9 @@ def recombine(pieces: list[list[int]], weights: np.ndarray, neighbours: Sequence
 
     ``price(members)`` is the cost of one area (None when it cannot be one); a cut must keep
     both sides within ``[lower, upper]``. Stops at ``deadline`` or after ``stall`` merges in a row
-    that gave nothing (at most STALL_PER_AREA per piece). Boundary moves of one unit at a time cannot shift voters between areas
-    whose bounds are a few hundred voters wide; a recombination moves many units at once.
+    that gave nothing (at most STALL_PER_AREA per piece). Boundary moves of one unit at a time
+    cannot shift voters between areas whose bounds are a few hundred voters wide; a recombination
+    moves many units at once.
     """
     pieces = [sorted(p) for p in pieces]
     label = {u: a for a, members in enumerate(pieces) for u in members}
@@ -162,7 +162,7 @@ def recombine(pieces: list[list[int]], weights: np.ndarray, neighbours: Sequence
         best, best_cost = None, now_a + now_b - 1e-9 * max(1.0, abs(now_a + now_b))
         edges = inner_edges(union, neighbours)
         for _ in range(trees):
-            tree = random_tree(union, neighbours, rng, edges)
+            tree = random_tree(union, edges, rng)
             parent, order, below = _rooted(tree, union[0], weights)
             for u, _ in _balanced_cuts(order, below, total, 2, lower, upper):
                 side = _subtree(tree, parent, u)
