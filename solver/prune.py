@@ -83,8 +83,8 @@ def solve_pruned(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total
     ``alternate_share``: the share of the time the alternation may take, ``random_seed`` HiGHS's, and
     ``extras``: whether the extra starts and swaps may follow it (the race's second route takes less
     time, another seed and no extras, so that its MIP starts soon, see
-    :data:`solver.solve.QUICK_ALTERNATE_SHARE`). ``relaxation``: the Lagrangian relaxation already
-    computed for ``hint``'s value (two routes racing share one), else it is computed here."""
+    :data:`solver.solve.QUICK_ALTERNATE_SHARE`). ``relaxation``: :func:`relaxation_for` of the same
+    arguments, already computed (two routes racing share one), else it is computed here."""
     start = time.monotonic()
     deadline = start + time_limit
     stopped = threading.Event()
