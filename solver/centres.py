@@ -154,21 +154,29 @@ def alternate(problem: PlanningProblem, parts: Sequence[Part], starts: Sequence[
               stopped: threading.Event | None = None,
               from_plan: dict[int, int] | None = None,
               step_limit: float | None = None,
-              timings: list[float] | None = None) -> tuple[dict[int, int] | None, float]:
+              timings: list[float] | None = None,
+              restrict: dict[int, set[int]] | None = None) -> tuple[dict[int, int] | None, float]:
     """The best plan met while alternating from each set of ``starts`` in turn (see the module
     text), then from the sites of the valid plan ``from_plan``, and its value. One assignment
     gets at most a third of the time left (or ``step_limit`` seconds; without contiguity, see
     :data:`OUTLIER_FACTOR`), so a set of sites HiGHS cannot quickly serve (or prove it cannot)
     leaves time for the next start; ``timings``
-    receives each assignment's seconds."""
+    receives each assignment's seconds. A start on ``from_plan``'s own sites begins from that plan.
+    ``restrict``: site -> the units it may serve (each site also keeps its own unit and the units
+    of the plan an assignment starts from); with the pairs a plan better than ``from_plan`` may use
+    (:meth:`solver.lagrange.Relaxation.keep`), the assignments lose no better plan and are far
+    smaller (see :mod:`solver.prune`)."""
     stopped = stopped or threading.Event()
     best: dict[int, int] | None = None
     best_value = math.inf
     seen: set[tuple[int, ...]] = set()
     spent: list[float] = []  # seconds of each assignment so far
-    runs: list[tuple[Sequence[int], dict[int, int] | None]] = [(sites, None) for sites in starts]
+    own = sorted(set(from_plan.values())) if from_plan else None
+    # a start on the plan's own sites begins from that plan (a valid start, HiGHS's first incumbent)
+    runs: list[tuple[Sequence[int], dict[int, int] | None]] = [
+        (sites, dict(from_plan) if sorted(sites) == own else None) for sites in starts]
     if from_plan:
-        runs.append((sorted(set(from_plan.values())), dict(from_plan)))
+        runs.append((own, dict(from_plan)))
     for sites, plan in runs:
         current = list(sites)
         for _ in range(STEPS):
@@ -180,7 +188,8 @@ def alternate(problem: PlanningProblem, parts: Sequence[Part], starts: Sequence[
             step = step_limit if step_limit is not None else max(0.5, (deadline - now) / 3)
             if spent and not problem.contiguity:
                 step = min(step, max(OUTLIER_MIN_S, OUTLIER_FACTOR * statistics.median(spent)))
-            plan = assign_sites(problem, parts, current, min(deadline, now + step), stopped, start=plan)
+            plan = assign_sites(problem, parts, current, min(deadline, now + step), stopped, start=plan,
+                                restrict=_allowed(problem, current, restrict, plan) if restrict else None)
             spent.append(time.monotonic() - now)
             if timings is not None:
                 timings.append(spent[-1])
@@ -191,6 +200,16 @@ def alternate(problem: PlanningProblem, parts: Sequence[Part], starts: Sequence[
                 best, best_value = plan, value
             current, plan = _moved(problem, parts, plan, fixed_total)
     return best, best_value
+
+
+def _allowed(problem: PlanningProblem, sites: Sequence[int], restrict: dict[int, set[int]],
+             plan: dict[int, int] | None) -> dict[int, set[int]]:
+    """``restrict`` narrowed to ``sites``, each with its own unit and the units ``plan`` gives it."""
+    out = {j: set(restrict.get(j, ())) | {int(problem.site_unit[j])} for j in sites}
+    for u, j in (plan or {}).items():
+        if j in out:
+            out[j].add(u)
+    return out
 
 
 def relocate(problem: PlanningProblem, parts: Sequence[Part], plan: dict[int, int], *, deadline: float,
@@ -258,11 +277,13 @@ def _near_open(problem: PlanningProblem, parts: Sequence[Part], sites: Sequence[
 
 def swap_sites(problem: PlanningProblem, parts: Sequence[Part], plan: dict[int, int], *, deadline: float,
                objective_of: Callable[[dict[int, int]], float], near: int = SWAP_NEAR,
-               step_limit: float = math.inf, stopped: threading.Event | None = None) -> tuple[dict[int, int], float]:
+               step_limit: float = math.inf, stopped: threading.Event | None = None,
+               restrict: dict[int, set[int]] | None = None) -> tuple[dict[int, int], float]:
     """Site swaps from a valid ``plan``: close one open site, open one of the ``near`` closed
     sites nearest to it (same part), serve the units anew with those sites; keep the first swap
     that lowers the objective and start over, until none does or time is up (one assignment
-    gets at most ``step_limit`` seconds). Returns the best plan and its value.
+    gets at most ``step_limit`` seconds; ``restrict`` narrows each as in :func:`alternate`).
+    Returns the best plan and its value.
 
     The alternation stops where moving each site within its own area no longer helps; a swap
     moves a site to where another area's units are. Measured on Osman-Christofides pmedcap1-19
@@ -287,8 +308,9 @@ def swap_sites(problem: PlanningProblem, parts: Sequence[Part], plan: dict[int, 
             for s in closed[:near]:
                 if stopped.is_set() or time.monotonic() >= deadline:
                     return best, best_value
-                found = assign_sites(problem, parts, [x for x in sites if x != j] + [s],
-                                     min(deadline, time.monotonic() + step_limit), stopped)
+                trial = [x for x in sites if x != j] + [s]
+                found = assign_sites(problem, parts, trial, min(deadline, time.monotonic() + step_limit), stopped,
+                                     restrict=_allowed(problem, trial, restrict, None) if restrict else None)
                 if found is not None and objective_of(found) < best_value - 1e-9 * max(1.0, abs(best_value)):
                     best, best_value, improved = found, objective_of(found), True
                     break
