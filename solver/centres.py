@@ -46,7 +46,8 @@ def starting_sites(problem: PlanningProblem, parts: Sequence[Part], ranking: Seq
     """Sites to start from, one per unit: each part's fewest areas first, then up to the fixed count
     (or, with the count priced, each part's fewest). Plain: in ``ranking`` order. ``spread``: from
     the best-ranked three times as many, each next site the farthest from those already chosen in
-    its part (the ranking can put two good sites side by side, which no plan opens together)."""
+    its part (the ranking can put two good sites side by side, which no plan opens together).
+    Sites forced open or pinned to come first: every valid plan opens them."""
     part_of = {j: part.index for part in parts for j in part.sites}
     need = {part.index: part.min_areas(problem) for part in parts}
     wanted = fixed_total if fixed_total is not None else sum(need.values())
@@ -54,6 +55,11 @@ def starting_sites(problem: PlanningProblem, parts: Sequence[Part], ranking: Seq
     pool = ranked[:max(3 * wanted, wanted + 1)] if spread else ranked
     chosen: list[int] = []
     used_units: set[int] = set()
+    for j in sorted(_required(problem, parts)):  # in every valid plan: forced open, or pinned to
+        if j in part_of and int(problem.site_unit[j]) not in used_units:
+            chosen.append(j)
+            used_units.add(int(problem.site_unit[j]))
+            need[part_of[j]] -= 1
 
     def distance_to_chosen(j: int) -> float:
         same = [c for c in chosen if part_of[c] == part_of[j]]
@@ -84,10 +90,13 @@ def assign_sites(problem: PlanningProblem, parts: Sequence[Part], sites: Sequenc
             cuts: Sequence[tuple[int, int, list[int]]] = ()) -> dict[int, int] | None:
     """The best valid plan found with exactly ``sites`` open by ``deadline``: proven the best when
     time allows, else the best connected plan met (``start``, a valid plan on these sites, at
-    least); None when none is found (or none exists). ``restrict``: site -> units it may serve;
+    least); None when none is found (or none exists: at once when ``sites`` leaves out a site
+    forced open or pinned to). ``restrict``: site -> units it may serve;
     ``cuts``: contiguity cuts already known (those of these sites' pairs are used)."""
     import highspy
 
+    if not _required(problem, parts) <= set(sites):
+        return None  # a site forced open or pinned to is left out: no valid plan (its start is none either)
     everyone = restrict or {j: set(part.units) for part in parts for j in part.sites if j in set(sites)}
     model = build(problem, parts, len(sites), restrict=everyone)
     highs = model.highs
@@ -119,7 +128,9 @@ def assign_sites(problem: PlanningProblem, parts: Sequence[Part], sites: Sequenc
 
 
 def _recentred(problem: PlanningProblem, parts: Sequence[Part], plan: dict[int, int], fixed_total: int | None) -> list[int]:
-    """Each area's cheapest site among those standing in its units (the same site when none is cheaper)."""
+    """Each area's cheapest site among those standing in its units (the same site when none is
+    cheaper). A site forced open or pinned to stays; a new one must hold the area's voters and
+    serve each of its units (finite distance, travel bound), so the moved plan is valid too."""
     part_sites = {j: part.sites for part in parts for j in part.sites}
     areas: dict[int, list[int]] = {}
     for u, j in plan.items():
@@ -130,14 +141,36 @@ def _recentred(problem: PlanningProblem, parts: Sequence[Part], plan: dict[int, 
         inside = set(members)
         load = int(problem.weights[members].sum())
         best, best_cost = j, math.inf
+        if j in problem.forced_open or any(problem.pinned.get(u) == j for u in members):
+            out.append(j)  # a site forced open, or one a unit is pinned to, stays where it is
+            continue
         for s in part_sites[j]:
-            if int(problem.site_unit[s]) not in inside or min(problem.capacity[s], problem.max_voters) < load:
+            if int(problem.site_unit[s]) not in inside or min(problem.capacity[s], problem.max_voters) < load \
+                    or not _serves_all(problem, s, members):
                 continue
             cost = opening + sum(pair_cost(problem, u, s) for u in members)
             if cost < best_cost - 1e-9:
                 best, best_cost = s, cost
         out.append(best)
     return out
+
+
+def _serves_all(problem: PlanningProblem, site: int, members: Sequence[int]) -> bool:
+    """Whether ``site`` may serve every unit of ``members``: each at a finite distance, and within
+    the travel bound when one is set (units without voters excepted, as in the model)."""
+    distance = problem.distance[list(members), site]
+    if not np.isfinite(distance).all():
+        return False
+    if problem.max_travel_km is None:
+        return True
+    voters = problem.weights[list(members)] > 0
+    return bool((distance[voters] <= problem.max_travel_km + 1e-9).all())
+
+
+def _required(problem: PlanningProblem, parts: Sequence[Part]) -> set[int]:
+    """Sites every valid plan of the parts opens: those forced open, and those a unit is pinned to."""
+    sites = {j for part in parts for j in part.sites if j in problem.forced_open}
+    return sites | {int(problem.pinned[u]) for part in parts for u in part.units if u in problem.pinned}
 
 
 def _moved(problem: PlanningProblem, parts: Sequence[Part], plan: dict[int, int],

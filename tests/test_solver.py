@@ -495,6 +495,26 @@ def test_pruned_mip_matches_brute_force(seed: int, fixed: bool) -> None:
     _assert_proven_optimum(problem, outcome, expected)
 
 
+@pytest.mark.parametrize("seed, lock", [
+    (3, {"forced_open": frozenset({0})}), (32, {"forced_open": frozenset({3})}),
+    (6, {"pinned": {3: 2}}), (4, {"max_travel_km": 2.243895404131055}),
+])
+def test_pruned_route_keeps_locks_from_the_worst_start(seed: int, lock: dict) -> None:
+    # The alternation moves each area's site to its cheapest unit: a site forced open or pinned to
+    # stays, and a moved site serves every unit within the travel bound. From the worst valid plan,
+    # the route used to return a plan with the forced site closed, cheaper than the true optimum.
+    from solver.parts import split_parts
+    from solver.prune import solve_pruned
+
+    problem = replace(random_problem(seed, n=7, m=4, areas=2), **lock)
+    plans = [np.array(combo) for combo in itertools.product(range(problem.n_sites), repeat=problem.n_units)]
+    values = sorted((model_objective(problem, a), i) for i, a in enumerate(plans) if _valid(problem, a, True))
+    worst = {u: int(s) for u, s in enumerate(plans[values[-1][1]].tolist())}
+    outcome = solve_pruned(problem, split_parts(problem), fixed_total=2, time_limit=20, hint=worst,
+                           objective_of=lambda plan: _objective(problem, plan))
+    _assert_proven_optimum(problem, outcome, values[0][0])
+
+
 def grid_districting_problem(seed: int, width: int = 4, height: int = 5, areas: int = 3) -> PlanningProblem:
     """Districting on a grid, every unit a site: squared distances with noise (so that the
     optimum without contiguity falls into pieces) and voter bounds 2% either side of the mean."""
