@@ -659,8 +659,12 @@ def _median_shaped(problem: PlanningProblem) -> bool:
 def _merge(problem: PlanningProblem, size: int, plans: list[dict[int, int]], bounds: list[float | None],
            proven: bool, engine: str):
     """The best plan covering all ``size`` units of the parts and the highest bound of several runs;
-    optimal when one run proved it or the bound meets the plan. Plans are priced on the parts alone."""
-    candidates = [(_part_objective(problem, plan), plan) for plan in plans if plan and len(plan) == size]
+    optimal when one run proved it or the bound meets the plan. Plans are priced on the parts alone.
+    A plan that breaks a lock (:func:`_honours_locks`) is never chosen, and then no run's own proof
+    counts (it may have been of that plan), only the bound."""
+    whole = [plan for plan in plans if plan and len(plan) == size]
+    candidates = [(_part_objective(problem, plan), plan) for plan in whole if _honours_locks(problem, plan)]
+    proven = proven and len(candidates) == len(whole)
     known = [b for b in bounds if b is not None and math.isfinite(b)]
     if not candidates:
         return {}, ["unknown"], max(known) if known else None, [], {"engine": engine}
@@ -668,6 +672,20 @@ def _merge(problem: PlanningProblem, size: int, plans: list[dict[int, int]], bou
     bound = max(known) if known else None
     closed = bound is not None and bound >= value - 1e-6 * max(1.0, abs(value))
     return best, ["optimal" if proven or closed else "feasible"], bound, [], {"engine": engine}
+
+
+def _honours_locks(problem: PlanningProblem, plan: dict[int, int]) -> bool:
+    """Whether a plan of some units keeps the locks that concern them: pins, sites forced open (in
+    those units) open, sites forced closed closed, the travel bound. The engines keep them; this is
+    the last guard before a plan is chosen (a route once returned plans with a forced site closed)."""
+    opened = set(plan.values())
+    if any(plan.get(u, s) != s for u, s in problem.pinned.items()) or opened & set(problem.forced_closed):
+        return False
+    if any(int(problem.site_unit[j]) in plan and j not in opened for j in problem.forced_open):
+        return False
+    limit = problem.max_travel_km
+    return limit is None or all(problem.weights[u] <= 0 or problem.distance[u, s] <= limit + 1e-9
+                                for u, s in plan.items())
 
 
 def _solve_decided(problem: PlanningProblem, parts: list[Part], hint: dict[int, int], deadline: float, seed: int,

@@ -515,6 +515,24 @@ def test_pruned_route_keeps_locks_from_the_worst_start(seed: int, lock: dict) ->
     _assert_proven_optimum(problem, outcome, values[0][0])
 
 
+def test_merge_never_chooses_a_plan_that_breaks_a_lock() -> None:
+    # The last guard of the race: the cheaper plan closes the forced site, so the valid one is
+    # chosen, and the run that "proved" the cheaper plan does not make the valid one optimal
+    import importlib
+
+    merge = importlib.import_module("solver.solve")._merge
+    # three units in a row, sites in the end ones, each area priced 2,000: one area is cheaper
+    problem = make_problem([(0, 1), (1, 2)], [400, 400, 400], [0, 2], [[0.0, 2.0], [1.0, 1.0], [2.0, 0.0]],
+                           areas=None, area_cost=2000.0, forced_open=frozenset({1}))
+    one_area, two_areas = {0: 0, 1: 0, 2: 0}, {0: 0, 1: 0, 2: 1}
+    assert _objective(problem, one_area) < _objective(problem, two_areas)
+    plan, statuses, _, _, _ = merge(problem, 3, [one_area, two_areas], [None], True, "test")
+    assert plan == two_areas and statuses == ["feasible"]
+    unlocked = replace(problem, forced_open=frozenset())
+    plan, statuses, _, _, _ = merge(unlocked, 3, [one_area, two_areas], [None], True, "test")
+    assert plan == one_area and statuses == ["optimal"]
+
+
 def grid_districting_problem(seed: int, width: int = 4, height: int = 5, areas: int = 3) -> PlanningProblem:
     """Districting on a grid, every unit a site: squared distances with noise (so that the
     optimum without contiguity falls into pieces) and voter bounds 2% either side of the mean."""
