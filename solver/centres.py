@@ -21,7 +21,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from solver.highs import add_cuts, build, offer_start, read_plan, run_model, separator_cuts, stop_when
-from solver.pairs import pair_cost, site_cost
+from solver.pairs import pair_cost, site_cost, within_travel
 from solver.parts import Part
 from solver.problem import PlanningProblem
 
@@ -157,14 +157,8 @@ def _recentred(problem: PlanningProblem, parts: Sequence[Part], plan: dict[int, 
 
 def _serves_all(problem: PlanningProblem, site: int, members: Sequence[int]) -> bool:
     """Whether ``site`` may serve every unit of ``members``: each at a finite distance, and within
-    the travel bound when one is set (units without voters excepted, as in the model)."""
-    distance = problem.distance[list(members), site]
-    if not np.isfinite(distance).all():
-        return False
-    if problem.max_travel_km is None:
-        return True
-    voters = problem.weights[list(members)] > 0
-    return bool((distance[voters] <= problem.max_travel_km + 1e-9).all())
+    the travel bound (as the model's pairs, :func:`solver.pairs.model_pairs`)."""
+    return bool(np.isfinite(problem.distance[list(members), site]).all()) and within_travel(problem, members, site)
 
 
 def _required(problem: PlanningProblem, parts: Sequence[Part]) -> set[int]:

@@ -69,6 +69,16 @@ def model_pairs(problem: PlanningProblem, part: Part,
     return out
 
 
+def within_travel(problem: PlanningProblem, units: Sequence[int], site: int) -> bool:
+    """Whether ``site`` is within the travel bound of every unit of ``units`` that has voters (the
+    rule :func:`model_pairs` applies pair by pair; always true without a bound)."""
+    if problem.max_travel_km is None:
+        return True
+    units = list(units)
+    voters = problem.weights[units] > 0
+    return bool((problem.distance[units, site][voters] <= problem.max_travel_km + 1e-9).all())
+
+
 def pair_cost(problem: PlanningProblem, unit: int, site: int) -> float:
     """The model's cost of serving ``unit`` from ``site``: weighted travel, less the keep-what-exists
     weight when the previous plan had the same pair (the constant :func:`keep_offset` adds it back)."""

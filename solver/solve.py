@@ -31,6 +31,7 @@ from solver.highs import available as highs_available
 from solver.highs import lp_bound, nearest_sites, relaxed_openings, solve_highs
 from solver.lns import improve_lns, relaxation_bound
 from solver.nearby import improve_nearby
+from solver.pairs import within_travel
 from solver.partition import PartitionOutcome, solve_partition
 from solver.parts import Part, area_count_range, precheck, split_parts
 from solver.prune import relaxation_for, solve_pruned
@@ -683,9 +684,10 @@ def _honours_locks(problem: PlanningProblem, plan: dict[int, int]) -> bool:
         return False
     if any(int(problem.site_unit[j]) in plan and j not in opened for j in problem.forced_open):
         return False
-    limit = problem.max_travel_km
-    return limit is None or all(problem.weights[u] <= 0 or problem.distance[u, s] <= limit + 1e-9
-                                for u, s in plan.items())
+    areas: dict[int, list[int]] = {}
+    for u, s in plan.items():
+        areas.setdefault(s, []).append(u)
+    return all(within_travel(problem, units, s) for s, units in areas.items())
 
 
 def _solve_decided(problem: PlanningProblem, parts: list[Part], hint: dict[int, int], deadline: float, seed: int,
