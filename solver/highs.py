@@ -75,6 +75,9 @@ class SearchMemory:
     cuts: list[tuple[int, int, list[int]]] = field(default_factory=list)
     #: site sets already served in one piece each (:func:`_serve_from`)
     served: set[tuple[int, ...]] = field(default_factory=set)
+    #: site sets whose best plan in one piece each is known already (the alternation's last): a
+    #: round in pieces on them still stops (its cuts go in sooner) but they are not served again
+    assigned: set[tuple[int, ...]] = field(default_factory=set)
 
 
 def available() -> bool:
@@ -486,7 +489,7 @@ def solve_highs(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total:
                 break
             violated = []  # cut short, its last plan connected: only the split incumbents' cuts go in
         if violated and problem.contiguity:
-            repaired = _serve_from(problem, parts, plan, restrict, memory.served, violated + pending + memory.cuts,
+            repaired = _serve_from(problem, parts, plan, restrict, memory, violated + pending + memory.cuts,
                                    fixed_total=fixed_total, objective_of=objective_of, stopped=halt, deadline=deadline,
                                    window=max(REPAIR_MIN_S, REPAIR_SHARE * (deadline - time.monotonic())))
             if repaired is not None:
@@ -516,19 +519,22 @@ def solve_highs(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total:
 
 
 def _serve_from(problem: PlanningProblem, parts: Sequence[Part], plan: dict[int, int],
-                restrict: dict[int, set[int]] | None, tried: set[tuple[int, ...]],
+                restrict: dict[int, set[int]] | None, memory: SearchMemory,
                 cuts: list[tuple[int, int, list[int]]], *, fixed_total: int | None,
                 objective_of: Callable[[dict[int, int]], float] | None, stopped: threading.Event,
                 deadline: float, window: float) -> dict[int, int] | None:
     """A connected plan on the sites of ``plan`` (a round's optimum in pieces), improved by the
     alternation, each step within ``window`` seconds and all by ``deadline``; or None (see the
-    module text). Each set of sites is tried once (``tried``)."""
+    module text). Each set of sites is tried once (``memory.served``), and none the alternation ended
+    on (``memory.assigned``: its plan is that set's already)."""
     from solver.centres import alternate, assign_sites  # the alternation builds on this module
 
     sites = tuple(sorted(set(plan.values())))
-    if sites in tried or stopped.is_set() or deadline - time.monotonic() < 0.1:
+    if sites in memory.served or stopped.is_set() or deadline - time.monotonic() < 0.1:
         return None
-    tried.add(sites)
+    memory.served.add(sites)
+    if sites in memory.assigned:
+        return None
     narrowed = {j: set(restrict.get(j, ())) for j in sites} if restrict is not None else None
     served = assign_sites(problem, parts, list(sites), min(deadline, time.monotonic() + window), stopped,
                           restrict=narrowed, cuts=cuts)

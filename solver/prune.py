@@ -114,6 +114,7 @@ def solve_pruned(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total
     bound = relaxation.bound if relaxation is not None and math.isfinite(relaxation.bound) else None
     log = [f"lagrangian bound {bound}, {time.monotonic() - start:.1f} s"]
     extras_left = 0.0  # seconds of extra starts and swaps kept for after a first proof attempt
+    memory = SearchMemory()
     if bound is not None and not stopped.is_set():
         starts = [starting_sites(problem, parts, relaxation.ranking, fixed_total, spread=spread)
                   for spread in (True, False)]
@@ -129,6 +130,8 @@ def solve_pruned(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total
         log.append(f"alternation {value}, {time.monotonic() - start:.1f} s")
         if plan is not None and value < best_value:
             best, best_value = plan, value
+        if plan is not None and value <= best_value:
+            memory.assigned.add(tuple(sorted(set(plan.values()))))
         if extra_time and timings and statistics.median(timings) <= QUICK_ASSIGN_S and best is not None:
             first = min(extra_time, EXTRA_FIRST_S)
             best, best_value = _extras(problem, parts, relaxation, best, best_value, fixed_total=fixed_total,
@@ -142,7 +145,7 @@ def solve_pruned(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total
         return HighsOutcome("feasible" if best else "unknown", best or {}, bound, best_value if best else None,
                             time.monotonic() - start, log=log)
     search = _Search(problem, parts, relaxation if bound is not None else None, fixed_total, objective_of,
-                     inner, stopped, random_seed, log)
+                     inner, stopped, random_seed, log, memory)
     if bound is not None:
         search.bounds.append(bound)
     # a first proof attempt on the pairs the alternation's plan leaves; when it does not end in time,
@@ -210,12 +213,12 @@ class _Search:
     def __init__(self, problem: PlanningProblem, parts: Sequence[Part], relaxation: Relaxation | None,
                  fixed_total: int | None, objective_of: Callable[[dict[int, int]], float],
                  inner: list[Callable[[], None]], stopped: threading.Event, random_seed: int,
-                 log: list[str]) -> None:
+                 log: list[str], memory: SearchMemory) -> None:
         self.problem, self.parts, self.relaxation = problem, parts, relaxation
         self.fixed_total, self.objective_of, self.inner = fixed_total, objective_of, inner
         self.stopped = stopped
         self.random_seed, self.log = random_seed, log
-        self.memory = SearchMemory()  # contiguity cuts and served site sets, carried from one model to the next
+        self.memory = memory  # contiguity cuts and served site sets, carried from one model to the next
         self.bounds: list[float] = []
         self.rounds = self.cuts = 0
 
