@@ -31,12 +31,12 @@ from solver.highs import available as highs_available
 from solver.highs import lp_bound, nearest_sites, relaxed_openings, solve_highs
 from solver.lns import improve_lns, relaxation_bound
 from solver.nearby import improve_nearby
-from solver.pairs import within_travel
 from solver.partition import PartitionOutcome, solve_partition
 from solver.parts import Part, area_count_range, precheck, split_parts
 from solver.prune import relaxation_for, solve_pruned
 from solver.problem import (STATUS_FEASIBLE, STATUS_INFEASIBLE, STATUS_OPTIMAL, STATUS_TIMEOUT, Diagnostic,
                             PlanningProblem, SolveResult, model_objective, travel_objective)
+from solver.verify import broken_rules
 
 METHODS = ("auto", "exact", "construction")
 #: Above this many unit-site pairs, a part is improved by LNS instead of the full model.
@@ -216,6 +216,14 @@ def solve(problem: PlanningProblem, *, time_limit: float = 60.0, seed: int = 0, 
             return _with_model_objective(problem, warm, seconds=seconds)
         return SolveResult(STATUS_TIMEOUT if "unknown" in statuses else STATUS_INFEASIBLE, empty, math.inf,
                            None, None, seconds, method, warm.diagnostics if warm is not None else (), stats)
+    broken = broken_rules(problem, dict(enumerate(assignment.tolist())), whole=True)
+    if broken:  # a slip in an engine: never handed on as a valid plan (see solver.verify)
+        stats = {**stats, "log": list(stats.get("log", [])) + [f"rejected plan: {'; '.join(broken[:5])}"]}
+        if warm is not None and warm.status != STATUS_INFEASIBLE and \
+                not broken_rules(problem, dict(enumerate(warm.assignment.tolist())), whole=True):
+            warm = replace(warm, stats={**warm.stats, "log": stats["log"]})
+            return _with_model_objective(problem, warm, seconds=seconds)
+        return SolveResult(STATUS_TIMEOUT, empty, math.inf, None, None, seconds, method, (), stats)
     objective = model_objective(problem, assignment)
     gap = None
     if bound is not None and objective > 0:
@@ -661,10 +669,11 @@ def _merge(problem: PlanningProblem, size: int, plans: list[dict[int, int]], bou
            proven: bool, engine: str):
     """The best plan covering all ``size`` units of the parts and the highest bound of several runs;
     optimal when one run proved it or the bound meets the plan. Plans are priced on the parts alone.
-    A plan that breaks a lock (:func:`_honours_locks`) is never chosen, and then no run's own proof
-    counts (it may have been of that plan), only the bound."""
+    A plan that breaks a rule (:func:`solver.verify.broken_rules`: a lock, the travel bound, the voter
+    bounds, contiguity, ...) is never chosen, and then no run's own proof counts (it may have been of
+    that plan), only the bound."""
     whole = [plan for plan in plans if plan and len(plan) == size]
-    candidates = [(_part_objective(problem, plan), plan) for plan in whole if _honours_locks(problem, plan)]
+    candidates = [(_part_objective(problem, plan), plan) for plan in whole if not broken_rules(problem, plan)]
     proven = proven and len(candidates) == len(whole)
     known = [b for b in bounds if b is not None and math.isfinite(b)]
     if not candidates:
@@ -673,21 +682,6 @@ def _merge(problem: PlanningProblem, size: int, plans: list[dict[int, int]], bou
     bound = max(known) if known else None
     closed = bound is not None and bound >= value - 1e-6 * max(1.0, abs(value))
     return best, ["optimal" if proven or closed else "feasible"], bound, [], {"engine": engine}
-
-
-def _honours_locks(problem: PlanningProblem, plan: dict[int, int]) -> bool:
-    """Whether a plan of some units keeps the locks that concern them: pins, sites forced open (in
-    those units) open, sites forced closed closed, the travel bound. The engines keep them; this is
-    the last guard before a plan is chosen (a route once returned plans with a forced site closed)."""
-    opened = set(plan.values())
-    if any(plan.get(u, s) != s for u, s in problem.pinned.items()) or opened & set(problem.forced_closed):
-        return False
-    if any(int(problem.site_unit[j]) in plan and j not in opened for j in problem.forced_open):
-        return False
-    areas: dict[int, list[int]] = {}
-    for u, s in plan.items():
-        areas.setdefault(s, []).append(u)
-    return all(within_travel(problem, units, s) for s, units in areas.items())
 
 
 def _solve_decided(problem: PlanningProblem, parts: list[Part], hint: dict[int, int], deadline: float, seed: int,

@@ -533,6 +533,38 @@ def test_merge_never_chooses_a_plan_that_breaks_a_lock() -> None:
     assert plan == one_area and statuses == ["optimal"]
 
 
+def test_merge_never_chooses_a_plan_in_pieces_or_over_the_maximum() -> None:
+    # The race's choice checks every rule, not only the locks: the cheapest plan is in pieces,
+    # the next one holds 1,200 voters where 900 is the most; the valid one is chosen, unproven
+    import importlib
+
+    merge = importlib.import_module("solver.solve")._merge
+    problem = path_problem()
+    in_pieces, overfull, valid = {0: 0, 1: 1, 2: 0, 3: 1}, {0: 0, 1: 0, 2: 0, 3: 1}, {0: 0, 1: 0, 2: 1, 3: 1}
+    assert _objective(problem, in_pieces) < _objective(problem, valid)
+    plan, statuses, _, _, _ = merge(problem, 4, [in_pieces, overfull, valid], [None], True, "test")
+    assert plan == valid and statuses == ["feasible"]
+
+
+def test_solve_never_returns_a_plan_that_breaks_a_rule(monkeypatch) -> None:
+    # The last guard of solve(): an engine that slips (here, one "proving" a plan in pieces) is
+    # caught; the construction's valid plan is returned instead, not as optimal, and the log says why
+    import importlib
+
+    solve_module = importlib.import_module("solver.solve")
+    problem = path_problem()
+
+    def slipping(problem, parts, hint, deadline, seed, *args, **kwargs):
+        return np.array([0, 1, 0, 1]), ["optimal"], 0.0, [], {"engine": "test"}
+
+    monkeypatch.setattr(solve_module, "_listed", lambda *args: None)  # it would prove this small case alone
+    monkeypatch.setattr(solve_module, "_solve_fixed", slipping)
+    result = solver.solve(problem, time_limit=5, seed=0)
+    assert is_valid(problem, result)
+    assert result.status == "feasible"
+    assert any("rejected plan" in line and "in pieces" in line for line in result.stats["log"])
+
+
 def grid_districting_problem(seed: int, width: int = 4, height: int = 5, areas: int = 3) -> PlanningProblem:
     """Districting on a grid, every unit a site: squared distances with noise (so that the
     optimum without contiguity falls into pieces) and voter bounds 2% either side of the mean."""
