@@ -98,7 +98,8 @@ def assign_sites(problem: PlanningProblem, parts: Sequence[Part], sites: Sequenc
     if not _required(problem, parts) <= set(sites):
         return None  # a site forced open or pinned to is left out: no valid plan (its start is none either)
     everyone = restrict or {j: set(part.units) for part in parts for j in part.sites if j in set(sites)}
-    model = build(problem, parts, len(sites), restrict=everyone)
+    # with contiguity, restarts at the root slowed these small fixed-site models (see solver.prune)
+    model = build(problem, parts, len(sites), restrict=everyone, restarts=not problem.contiguity)
     highs = model.highs
     stop_when(highs, stopped.is_set)  # a race stopped: end this run too
     columns = np.array(list(model.open_column.values()), dtype=np.int32)

@@ -157,10 +157,13 @@ class _Model:
 
 
 def build(problem: PlanningProblem, parts: Sequence[Part], fixed_total: int | None,
-          restrict: dict[int, set[int]] | None = None, random_seed: int = 0, heuristics: bool = True) -> _Model:
+          restrict: dict[int, set[int]] | None = None, random_seed: int = 0, heuristics: bool = True,
+          restarts: bool = True) -> _Model:
     """The assignment model of the parts (contiguity comes as cuts). ``restrict[j]``: the only units
     site ``j`` may serve (a heuristic narrowing for large problems; None: every valid pair).
-    ``random_seed``: HiGHS's, so that two searches of the same model in a race take different paths."""
+    ``random_seed``: HiGHS's, so that two searches of the same model in a race take different paths.
+    ``heuristics``: HiGHS's improvement heuristics (see SEARCH_HEURISTICS); ``restarts``: whether
+    HiGHS may presolve again at the root once it has fixed columns there (see :mod:`solver.prune`)."""
     import highspy
 
     highs = _new_highs()
@@ -170,6 +173,7 @@ def build(problem: PlanningProblem, parts: Sequence[Part], fixed_total: int | No
     # and a later run asking for another count fails outright (a narrowed run on every core, then
     # a raced one on one core, left the race without HiGHS). Its MIP search is serial anyway.
     highs.setOptionValue("threads", 1)
+    highs.setOptionValue("mip_allow_restart", restarts)
     if not heuristics:
         for name in SEARCH_HEURISTICS:
             highs.setOptionValue(f"mip_heuristic_run_{name}", False)
@@ -359,7 +363,8 @@ def solve_highs(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total:
                 hint: dict[int, int] | None = None,
                 objective_of=None, on_start=None, restrict: dict[int, set[int]] | None = None,
                 pruned: bool = False, restart_if: Callable[[float, bool], bool] | None = None,
-                memory: SearchMemory | None = None, random_seed: int = 0, heuristics: bool = True) -> HighsOutcome:
+                memory: SearchMemory | None = None, random_seed: int = 0, heuristics: bool = True,
+                restarts: bool = True) -> HighsOutcome:
     """Best plan within ``time_limit`` over the parts, contiguous when the problem asks for it.
 
     ``objective_of(assignment)`` prices a plan on the solver's full objective; it ranks the
@@ -375,13 +380,13 @@ def solve_highs(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total:
     or between two (where stopping costs nothing), the search stops there (``restart`` set) so the
     caller can fix more pairs and start again. ``memory``: cuts and
     served site sets of earlier searches of the same problem (updated with this one's).
-    ``random_seed``: see :func:`build`.
+    ``random_seed``, ``heuristics`` and ``restarts``: see :func:`build`.
     """
     import highspy
 
     start = time.monotonic()
     deadline = start + time_limit
-    model = build(problem, parts, fixed_total, restrict, random_seed, heuristics)
+    model = build(problem, parts, fixed_total, restrict, random_seed, heuristics, restarts)
     highs = model.highs
     memory = memory if memory is not None else SearchMemory()
     add_cuts(model, [c for c in memory.cuts if (c[0], c[1]) in model.column])
