@@ -87,12 +87,14 @@ def starting_sites(problem: PlanningProblem, parts: Sequence[Part], ranking: Seq
 def assign_sites(problem: PlanningProblem, parts: Sequence[Part], sites: Sequence[int], deadline: float,
             stopped: threading.Event, restrict: dict[int, set[int]] | None = None,
             start: dict[int, int] | None = None,
-            cuts: Sequence[tuple[int, int, list[int]]] = ()) -> dict[int, int] | None:
+            cuts: Sequence[tuple[int, int, list[int]]] = (),
+            proven: set[tuple[int, ...]] | None = None) -> dict[int, int] | None:
     """The best valid plan found with exactly ``sites`` open by ``deadline``: proven the best when
     time allows, else the best connected plan met (``start``, a valid plan on these sites, at
     least); None when none is found (or none exists: at once when ``sites`` leaves out a site
     forced open or pinned to). ``restrict``: site -> units it may serve;
-    ``cuts``: contiguity cuts already known (those of these sites' pairs are used)."""
+    ``cuts``: contiguity cuts already known (those of these sites' pairs are used); ``proven``
+    receives ``sites`` (sorted) when the plan returned is proven the best on them."""
     import highspy
 
     if not _required(problem, parts) <= set(sites):
@@ -123,6 +125,8 @@ def assign_sites(problem: PlanningProblem, parts: Sequence[Part], sites: Sequenc
             break
         cuts = separator_cuts(problem, model, plan) if problem.contiguity else []
         if not cuts:
+            if proven is not None and highs.getModelStatus() == highspy.HighsModelStatus.kOptimal:
+                proven.add(tuple(sorted(sites)))
             return plan  # connected: the optimum, or HiGHS's best (never worse than the start) when time ran out
         add_cuts(model, cuts)
     return best
@@ -183,7 +187,8 @@ def alternate(problem: PlanningProblem, parts: Sequence[Part], starts: Sequence[
               from_plan: dict[int, int] | None = None,
               step_limit: float | None = None,
               timings: list[float] | None = None,
-              restrict: dict[int, set[int]] | None = None) -> tuple[dict[int, int] | None, float]:
+              restrict: dict[int, set[int]] | None = None,
+              proven: set[tuple[int, ...]] | None = None) -> tuple[dict[int, int] | None, float]:
     """The best plan met while alternating from each set of ``starts`` in turn (see the module
     text), then from the sites of the valid plan ``from_plan``, and its value. One assignment
     gets at most a third of the time left (or ``step_limit`` seconds; without contiguity, see
@@ -193,7 +198,7 @@ def alternate(problem: PlanningProblem, parts: Sequence[Part], starts: Sequence[
     ``restrict``: site -> the units it may serve (each site also keeps its own unit and the units
     of the plan an assignment starts from); with the pairs a plan better than ``from_plan`` may use
     (:meth:`solver.lagrange.Relaxation.keep`), the assignments lose no better plan and are far
-    smaller (see :mod:`solver.prune`)."""
+    smaller (see :mod:`solver.prune`). ``proven``: see :func:`assign_sites`."""
     stopped = stopped or threading.Event()
     best: dict[int, int] | None = None
     best_value = math.inf
@@ -217,7 +222,8 @@ def alternate(problem: PlanningProblem, parts: Sequence[Part], starts: Sequence[
             if spent and not problem.contiguity:
                 step = min(step, max(OUTLIER_MIN_S, OUTLIER_FACTOR * statistics.median(spent)))
             plan = assign_sites(problem, parts, current, min(deadline, now + step), stopped, start=plan,
-                                restrict=_allowed(problem, current, restrict, plan) if restrict else None)
+                                restrict=_allowed(problem, current, restrict, plan) if restrict else None,
+                                proven=proven)
             spent.append(time.monotonic() - now)
             if timings is not None:
                 timings.append(spent[-1])

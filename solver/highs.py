@@ -73,10 +73,11 @@ class SearchMemory:
 
     #: contiguity cuts ``(unit, site, separator)`` found so far (valid for every model of the problem)
     cuts: list[tuple[int, int, list[int]]] = field(default_factory=list)
-    #: site sets already served in one piece each (:func:`_serve_from`)
+    #: site sets :func:`_serve_from` has had (served in one piece each, or skipped as ``assigned``)
     served: set[tuple[int, ...]] = field(default_factory=set)
-    #: site sets whose best plan in one piece each is known already (the alternation's last): a
-    #: round in pieces on them still stops (its cuts go in sooner) but they are not served again
+    #: site sets whose best plan in one piece each is known already (the alternation's best plan, when
+    #: its assignment was proven): a round in pieces on them still stops (its cuts go in sooner) but
+    #: they are not served again
     assigned: set[tuple[int, ...]] = field(default_factory=set)
 
 
@@ -163,7 +164,8 @@ def build(problem: PlanningProblem, parts: Sequence[Part], fixed_total: int | No
     site ``j`` may serve (a heuristic narrowing for large problems; None: every valid pair).
     ``random_seed``: HiGHS's, so that two searches of the same model in a race take different paths.
     ``heuristics``: HiGHS's improvement heuristics (see SEARCH_HEURISTICS); ``restarts``: whether
-    HiGHS may presolve again at the root once it has fixed columns there (see :mod:`solver.prune`)."""
+    HiGHS may presolve again at the root once it has fixed columns there (see
+    :data:`solver.prune.RESTART_GAP`)."""
     import highspy
 
     highs = _new_highs()
@@ -530,8 +532,8 @@ def _serve_from(problem: PlanningProblem, parts: Sequence[Part], plan: dict[int,
                 deadline: float, window: float) -> dict[int, int] | None:
     """A connected plan on the sites of ``plan`` (a round's optimum in pieces), improved by the
     alternation, each step within ``window`` seconds and all by ``deadline``; or None (see the
-    module text). Each set of sites is tried once (``memory.served``), and none the alternation ended
-    on (``memory.assigned``: its plan is that set's already)."""
+    module text). Each set of sites is tried once (``memory.served``), and none whose best plan is
+    known already (``memory.assigned``)."""
     from solver.centres import alternate, assign_sites  # the alternation builds on this module
 
     sites = tuple(sorted(set(plan.values())))

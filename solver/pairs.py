@@ -45,7 +45,9 @@ def light_paths(problem: PlanningProblem, units: Sequence[int], limit: float) ->
 def model_pairs(problem: PlanningProblem, part: Part,
                 restrict: dict[int, set[int]] | None = None) -> dict[int, list[int]]:
     """Units each site of the part may serve: finite distance, within the travel bound, and (with
-    contiguity) joined to the site's unit by a chain light enough to fit in one area.
+    contiguity) joined to the site's unit by a chain light enough to fit in one area. The site's own
+    unit is always offered unless it has voters beyond the travel bound: the site then stays closed,
+    as in the CP-SAT model and :func:`within_travel`.
     ``restrict[j]``: the only units site ``j`` is offered (None: every unit of the part)."""
     paths = light_paths(problem, part.units, float(problem.max_voters)) if problem.contiguity else None
     out: dict[int, list[int]] = {}
@@ -54,19 +56,25 @@ def model_pairs(problem: PlanningProblem, part: Part,
         allowed = []
         offered = part.units if restrict is None else sorted(restrict.get(j, ()))
         for i in offered:
-            if i == root:
-                allowed.append(i)
-                continue
             d = float(problem.distance[i, j])
+            if i == root:
+                if not _beyond_travel(problem, i, d):
+                    allowed.append(i)
+                continue
             if not np.isfinite(d):
                 continue
-            if problem.max_travel_km is not None and problem.weights[i] > 0 and d > problem.max_travel_km + 1e-9:
+            if _beyond_travel(problem, i, d):
                 continue
             if paths is not None and root not in paths[i]:
                 continue
             allowed.append(i)
         out[j] = allowed
     return out
+
+
+def _beyond_travel(problem: PlanningProblem, unit: int, distance: float) -> bool:
+    """Whether ``unit`` has voters and ``distance`` (km, inf when unreachable) is beyond the travel bound."""
+    return problem.max_travel_km is not None and problem.weights[unit] > 0 and distance > problem.max_travel_km + 1e-9
 
 
 def within_travel(problem: PlanningProblem, units: Sequence[int], site: int) -> bool:
@@ -92,20 +100,20 @@ def pair_cost(problem: PlanningProblem, unit: int, site: int) -> float:
 def pair_costs(problem: PlanningProblem) -> np.ndarray:
     """Units x sites, all at once: :func:`pair_cost` of every pair :func:`model_pairs` may offer, inf
     where it never does (unreachable, or beyond the travel bound for a unit with voters; a site's
-    own unit always has its pair). Contiguity's filter (a light enough chain to the site) is left
+    own unit has its pair unless it has voters beyond the travel bound). Contiguity's filter (a light enough chain to the site) is left
     to the caller: every set :mod:`solver.partition` lists passes it already."""
     distance = problem.distance
     finite = np.isfinite(distance)
     own = np.zeros(distance.shape, dtype=bool)
     own[problem.site_unit, np.arange(problem.n_sites)] = True
     cost = problem.cost_w[:, None].astype(float) * np.where(finite, distance, UNREACHABLE_KM)
-    allowed = finite
+    near = np.ones(distance.shape, dtype=bool)
     if problem.max_travel_km is not None:
-        allowed = allowed & ~((problem.weights[:, None] > 0) & (distance > problem.max_travel_km + 1e-9))
+        near = ~((problem.weights[:, None] > 0) & (distance > problem.max_travel_km + 1e-9))
     if problem.previous and problem.keep_weight > 0:
         for u, j in problem.previous.items():
             cost[int(u), int(j)] -= problem.keep_weight
-    return np.where(allowed | own, cost, np.inf)
+    return np.where((finite | own) & near, cost, np.inf)
 
 
 def keep_offset(problem: PlanningProblem, parts: Sequence[Part]) -> float:

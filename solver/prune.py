@@ -77,8 +77,8 @@ REFIX_BETWEEN_SHARE = 0.95
 #: sites barely hold its voters: a packed plan 72% above), HiGHS's heuristics are what improve it:
 #: 18,659 in 60 s with them, 23,342 without.
 HEURISTICS_GAP = 0.1
-#: With contiguity, from a plan at most this share above the bound, HiGHS does not restart at the
-#: root (see :meth:`_Search._restarts`). Its restarts (presolve again once the root has fixed columns)
+#: With contiguity, from a plan whose value is at most this share above the bound (as a share of the
+#: plan's value, as HEURISTICS_GAP), HiGHS does not restart at the root (:meth:`_Search._restarts`). Its restarts (presolve again once the root has fixed columns)
 #: cost more than they gave where the search is mostly the proof: HiGHS alone on the pruned models,
 #: from the optimum, proved Validi AR in 1.5 s instead of 2.5, IA 1.6 instead of 3.6, KS 3.8 instead
 #: of 6.2, OK 3.2 instead of 5.8. Far from the bound they find the plans: Validi AL's first round
@@ -132,15 +132,17 @@ def solve_pruned(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total
         alternate_end = time.monotonic() + alternate_share * time_limit
         extra_time = 0.0 if problem.contiguity or not extras else EXTRA_SHARE * alternate_share * time_limit
         timings: list[float] = []
+        proven: set[tuple[int, ...]] = set()  # site sets whose assignment was proven the best on them
         plan, value = alternate(problem, parts, starts, fixed_total=fixed_total, objective_of=objective_of,
                                 deadline=min(deadline, alternate_end - extra_time), stopped=stopped,
                                 from_plan=best, timings=timings,
-                                restrict=relaxation.keep(best_value, best) if best is not None else None)
+                                restrict=relaxation.keep(best_value, best) if best is not None else None,
+                                proven=proven)
         log.append(f"alternation {value}, {time.monotonic() - start:.1f} s")
         if plan is not None and value < best_value:
             best, best_value = plan, value
-        if plan is not None and value <= best_value:
-            memory.assigned.add(tuple(sorted(set(plan.values()))))
+        if plan is not None and value <= best_value and tuple(sorted(set(plan.values()))) in proven:
+            memory.assigned.add(tuple(sorted(set(plan.values()))))  # not served again (solver.highs)
         if extra_time and timings and statistics.median(timings) <= QUICK_ASSIGN_S and best is not None:
             first = min(extra_time, EXTRA_FIRST_S)
             best, best_value = _extras(problem, parts, relaxation, best, best_value, fixed_total=fixed_total,
@@ -242,7 +244,7 @@ class _Search:
 
     def _restarts(self, value: float) -> bool:
         """Whether HiGHS may restart at the root, from a plan of ``value``: not with contiguity and a
-        plan at most RESTART_GAP above the best bound, where the search is mostly the proof."""
+        plan at most RESTART_GAP (of its value) above the best bound, where the search is mostly the proof."""
         bound = max(self.bounds, default=-math.inf)
         near = math.isfinite(value) and math.isfinite(bound) and value - bound <= RESTART_GAP * max(1.0, abs(value))
         return not (self.problem.contiguity and near)

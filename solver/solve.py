@@ -673,7 +673,9 @@ def _merge(problem: PlanningProblem, size: int, plans: list[dict[int, int]], bou
     bounds, contiguity, ...) is never chosen, and then no run's own proof counts (it may have been of
     that plan), only the bound."""
     whole = [plan for plan in plans if plan and len(plan) == size]
-    candidates = [(_part_objective(problem, plan), plan) for plan in whole if not broken_rules(problem, plan)]
+    everything = size == problem.n_units  # then the count of areas and every forced site are checked too
+    candidates = [(_part_objective(problem, plan), plan) for plan in whole
+                  if not broken_rules(problem, plan, whole=everything)]
     proven = proven and len(candidates) == len(whole)
     known = [b for b in bounds if b is not None and math.isfinite(b)]
     if not candidates:

@@ -27,7 +27,8 @@ def broken_rules(problem: PlanningProblem, plan: Mapping[int, int], whole: bool 
     broken: list[str] = []
     areas: dict[int, list[int]] = {}
     for unit, site in plan.items():
-        areas.setdefault(int(site), []).append(int(unit))
+        if site >= 0:  # a negative site: the unit has none
+            areas.setdefault(int(site), []).append(int(unit))
     for site, units in sorted(areas.items()):
         name = problem.site_ids[site]
         root = int(problem.site_unit[site])
@@ -53,8 +54,9 @@ def broken_rules(problem: PlanningProblem, plan: Mapping[int, int], whole: bool 
         broken.append("a site forced closed is open")
     if any((whole or int(problem.site_unit[j]) in plan) and j not in opened for j in problem.forced_open):
         broken.append("a site forced open is closed")
-    if whole and len(plan) != problem.n_units:
-        broken.append(f"{problem.n_units - len(plan)} units without a site")
+    placed = sum(len(units) for units in areas.values())
+    if whole and placed != problem.n_units:
+        broken.append(f"{problem.n_units - placed} units without a site")
     if whole and problem.areas is not None and len(opened) != problem.areas:
         broken.append(f"{len(opened)} areas, not {problem.areas}")
     return broken

@@ -546,6 +546,23 @@ def test_merge_never_chooses_a_plan_in_pieces_or_over_the_maximum() -> None:
     assert plan == valid and statuses == ["feasible"]
 
 
+def test_no_engine_opens_a_site_whose_own_unit_is_beyond_the_travel_bound() -> None:
+    # Site S0 stands in unit 0, whose voters are 3.5 km from it with a 3-km bound: S0 cannot open,
+    # though one area at S0 would travel least. Every engine (and the rule check) must agree.
+    from solver.highs import solve_highs
+    from solver.parts import split_parts
+    from solver.verify import broken_rules
+
+    problem = make_problem([(0, 1), (1, 2)], [400, 400, 400], [0, 2],
+                           [[3.5, 2.9], [0.1, 2.8], [0.2, 0.0]], max_voters=1300, areas=1, max_travel_km=3.0)
+    assert brute_force(problem) == pytest.approx(400 * (2.9 + 2.8))
+    outcome = solve_highs(problem, split_parts(problem), fixed_total=1, time_limit=5)
+    assert outcome.assignment == {0: 1, 1: 1, 2: 1} and outcome.status == "optimal"
+    assert broken_rules(problem, {0: 0, 1: 0, 2: 0}) == ["site S0: a unit beyond the travel bound"]
+    for method in ("auto", "exact"):
+        assert is_valid(problem, solver.solve(problem, time_limit=5, method=method))
+
+
 def test_solve_never_returns_a_plan_that_breaks_a_rule(monkeypatch) -> None:
     # The last guard of solve(): an engine that slips (here, one "proving" a plan in pieces) is
     # caught; the construction's valid plan is returned instead, not as optimal, and the log says why
