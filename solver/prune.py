@@ -78,8 +78,8 @@ REFIX_BETWEEN_SHARE = 0.95
 #: 18,659 in 60 s with them, 23,342 without.
 HEURISTICS_GAP = 0.1
 #: With contiguity, from a plan whose value is at most this share above the bound (as a share of the
-#: plan's value, as HEURISTICS_GAP), HiGHS does not restart at the root (:meth:`_Search._restarts`). Its restarts (presolve again once the root has fixed columns)
-#: cost more than they gave where the search is mostly the proof: HiGHS alone on the pruned models,
+#: plan's value, as HEURISTICS_GAP), HiGHS does not restart at the root (:meth:`_Search._restarts`).
+#: Its restarts (presolve again once the root has fixed columns) cost more than they gave where the search is mostly the proof: HiGHS alone on the pruned models,
 #: from the optimum, proved Validi AR in 1.5 s instead of 2.5, IA 1.6 instead of 3.6, KS 3.8 instead
 #: of 6.2, OK 3.2 instead of 5.8. Far from the bound they find the plans: Validi AL's first round
 #: (the alternation's plan 19% above the bound) ran 46 s instead of 12 before its first plan in
@@ -141,8 +141,9 @@ def solve_pruned(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total
         log.append(f"alternation {value}, {time.monotonic() - start:.1f} s")
         if plan is not None and value < best_value:
             best, best_value = plan, value
-        if plan is not None and value <= best_value and tuple(sorted(set(plan.values()))) in proven:
-            memory.assigned.add(tuple(sorted(set(plan.values()))))  # not served again (solver.highs)
+        ended_on = tuple(sorted(set(plan.values()))) if plan is not None else None
+        if ended_on in proven and value <= best_value:
+            memory.assigned.add(ended_on)  # not served again (solver.highs)
         if extra_time and timings and statistics.median(timings) <= QUICK_ASSIGN_S and best is not None:
             first = min(extra_time, EXTRA_FIRST_S)
             best, best_value = _extras(problem, parts, relaxation, best, best_value, fixed_total=fixed_total,
