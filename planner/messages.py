@@ -108,6 +108,12 @@ CATALOGUE: dict[str, tuple[str, str]] = {
                     "thành một khu vực",
                     "Unit {name} touches no other unit and has no link (links.csv): it must form an "
                     "area of its own"),
+    "travel_bound_missed": ("Chưa tìm được phương án trong giới hạn {km} km: {units} đơn vị ({voters} cử tri) "
+                            "đi xa hơn, xa nhất là {name} ({worst} km); hãy cho thêm thời gian, thêm điểm bỏ phiếu "
+                            "hoặc nới giới hạn",
+                            "No plan within the {km} km travel bound was found: {units} units ({voters} voters) "
+                            "travel farther, the farthest {name} ({worst} km); give more time, add polling sites "
+                            "or relax the bound"),
     "deadline_passed": ("Phương án lập ngày {today}, sau hạn xác định khu vực bỏ phiếu {deadline}",
                         "The plan is made on {today}, after the deadline for fixing polling areas {deadline}"),
     "no_roads": ("Không có đường nào dùng được trong roads.geojson; tính theo đường chim bay thay cho {metric}",

@@ -195,13 +195,29 @@ def plan_scenario(scenario: Scenario, options: SolveOptions = SolveOptions(),
                           on_progress=on_progress, threads=options.threads)
     if result.status == solver.STATUS_INFEASIBLE or (result.assignment < 0).any():
         raise InfeasibleError([error(d.code, rule=_rule_of(d.code), **d.params) for d in result.diagnostics])
-    warnings = list(scenario.findings) + list(geometry.warnings)
+    warnings = list(scenario.findings) + list(geometry.warnings) + _travel_bound_missed(problem, result)
     today = options.today or dt.date.today()
     if scenario.params.areas_deadline() < today <= scenario.params.election_date:
         warnings.append(warning("deadline_passed", rule="R6", today=today.isoformat(),
                                 deadline=scenario.params.areas_deadline().isoformat()))
     plan, outlines = assemble_plan(scenario, problem, geometry, result, options, warnings)
     return PlanOutcome(plan, outlines, result, tuple(warnings))
+
+
+def _travel_bound_missed(problem: PlanningProblem, result: SolveResult) -> list[Finding]:
+    """A warning when voters are left beyond the travel bound: the solver returns such a plan (as
+    not valid, status timeout) only when it found none within the bound in time."""
+    if problem.max_travel_km is None:
+        return []
+    rows = np.arange(problem.n_units)
+    km = problem.distance[rows, result.assignment]
+    beyond = [u for u in rows if problem.weights[u] > 0 and km[u] > problem.max_travel_km + 1e-9]
+    if not beyond:
+        return []
+    worst = max(beyond, key=lambda u: km[u])
+    return [warning("travel_bound_missed", feature_id=problem.unit_ids[worst], km=problem.max_travel_km,
+                    units=len(beyond), voters=int(problem.weights[beyond].sum()), name=problem.name(worst),
+                    worst=round(float(km[worst]), 2))]
 
 
 def _rule_of(code: str) -> str:

@@ -184,8 +184,8 @@ def solve(problem: PlanningProblem, *, time_limit: float = 60.0, seed: int = 0, 
     else:
         warm = solve_heuristic(problem, time_limit=_warm_time(problem, parts, time_limit, method), seed=seed,
                                on_progress=on_progress)
-        if method == "construction":
-            return _with_model_objective(problem, warm)
+        if method == "construction":  # checked like any other answer (see _fallback)
+            return _fallback(problem, warm, None, [], {}, warm.seconds, method, "")
         hint = {u: int(s) for u, s in enumerate(warm.assignment.tolist()) if s >= 0} \
             if warm.status != STATUS_INFEASIBLE else {}
         packed = bool(hint) and bool(warm.stats.get("packed"))
@@ -211,19 +211,12 @@ def solve(problem: PlanningProblem, *, time_limit: float = 60.0, seed: int = 0, 
     if diagnostics:
         return SolveResult(STATUS_INFEASIBLE, empty, math.inf, None, None, seconds, method, tuple(diagnostics),
                            stats)
-    if (assignment < 0).any():
-        if warm is not None and warm.status != STATUS_INFEASIBLE:
-            return _with_model_objective(problem, warm, seconds=seconds)
-        return SolveResult(STATUS_TIMEOUT if "unknown" in statuses else STATUS_INFEASIBLE, empty, math.inf,
-                           None, None, seconds, method, warm.diagnostics if warm is not None else (), stats)
+    if (assignment < 0).any():  # no whole plan from the engines: the construction's, if it keeps the rules
+        return _fallback(problem, warm, bound, statuses, stats, seconds, method, "")
     broken = broken_rules(problem, dict(enumerate(assignment.tolist())), whole=True)
     if broken:  # a slip in an engine: never handed on as a valid plan (see solver.verify)
-        stats = {**stats, "log": list(stats.get("log", [])) + [f"rejected plan: {'; '.join(broken[:5])}"]}
-        if warm is not None and warm.status != STATUS_INFEASIBLE and \
-                not broken_rules(problem, dict(enumerate(warm.assignment.tolist())), whole=True):
-            warm = replace(warm, stats={**warm.stats, "log": stats["log"]})
-            return _with_model_objective(problem, warm, seconds=seconds)
-        return SolveResult(STATUS_TIMEOUT, empty, math.inf, None, None, seconds, method, (), stats)
+        return _fallback(problem, warm, bound, statuses, stats, seconds, method,
+                         f"rejected plan: {'; '.join(broken[:5])}")
     objective = model_objective(problem, assignment)
     gap = None
     if bound is not None and objective > 0:
@@ -238,6 +231,36 @@ def solve(problem: PlanningProblem, *, time_limit: float = 60.0, seed: int = 0, 
     engine = str(stats.get("engine") or "cp-sat")  # the engines that ran: cp-sat, cp-sat+highs, highs+highs, lns, ...
     return SolveResult(status, assignment, objective, bound, gap, seconds, engine if method != "construction"
                        else method, (), stats)
+
+
+def _fallback(problem: PlanningProblem, warm: SolveResult | None, bound: float | None, statuses: list[str],
+              stats: dict, seconds: float, method: str, why: str) -> SolveResult:
+    """The answer when the engines give no valid whole plan (``why`` says what was rejected): the
+    construction's plan, unproven, with the engines' bound (a bound on the whole problem whatever
+    their plans were). The construction keeps every rule but one: with a travel bound it could not
+    meet, it gives its plan with the shortest longest trip. That plan is returned with the status
+    ``timeout`` (not valid: the caller warns about the trips beyond the bound); a plan breaking
+    any other rule is never returned."""
+    log = list(stats.get("log", [])) + ([why] if why else [])
+    empty = np.full(problem.n_units, -1, dtype=int)
+    if warm is None or warm.status == STATUS_INFEASIBLE:
+        return SolveResult(STATUS_TIMEOUT if "unknown" in statuses or why else STATUS_INFEASIBLE, empty, math.inf,
+                           None, None, seconds, method, warm.diagnostics if warm is not None and not why else (),
+                           {**stats, "log": log})
+    broken = broken_rules(problem, dict(enumerate(warm.assignment.tolist())), whole=True)
+    if any("travel bound" not in rule for rule in broken):
+        log.append(f"construction's plan rejected too: {'; '.join(broken[:5])}")
+        return SolveResult(STATUS_TIMEOUT, empty, math.inf, None, None, seconds, method, (), {**stats, "log": log})
+    if broken:
+        log.append(f"construction's plan: {'; '.join(broken[:5])}")
+    result = _with_model_objective(problem, replace(warm, stats={**warm.stats, "log": log}), seconds=seconds)
+    if broken:
+        return replace(result, status=STATUS_TIMEOUT)
+    comparable = problem.areas is not None or problem.max_travel_km is None  # else a bound at the fewest areas
+    if comparable and bound is not None and math.isfinite(bound) and bound <= result.objective + 1e-9:
+        gap = (result.objective - bound) / result.objective if result.objective > 0 else 0.0
+        result = replace(result, bound=bound, gap=max(0.0, gap))
+    return result
 
 
 def _warm_time(problem: PlanningProblem, parts: list[Part], time_limit: float, method: str) -> float:

@@ -148,3 +148,25 @@ def test_progress_stages_read_in_vietnamese_with_english_available() -> None:
     assert {"construction", "optimisation", "search"} <= set(STAGES)
     assert all(stage_label(stage, "vi") != stage_label(stage, "en") for stage in STAGES)
     assert stage_label("listing", "vi") == "listing"  # a stage not in the catalogue keeps its name
+
+
+def test_a_plan_beyond_the_travel_bound_is_reported_as_not_valid(tmp_path: Path, cli) -> None:
+    # On the demo commune every village has a site within 3 km, but the construction alone finds no
+    # plan keeping every voter within 3 km (the full solver proves none exists): its plan is written
+    # with the status timeout and a warning naming the farthest village, never as valid
+    import shutil
+
+    from pollplan_data import DEMO_DIR
+
+    scenario, plan = tmp_path / "demo", tmp_path / "plan"
+    shutil.copytree(DEMO_DIR, scenario, ignore=shutil.ignore_patterns("_*"))
+    code, out, err = cli("solve", scenario, "--out", plan, "--method", "construction", "--max-travel-km", "3")
+    assert code == 0, err
+    report = json.loads((plan / "report.json").read_text(encoding="utf-8"))
+    assert report["solver"]["status"] == "timeout"
+    missed = [w for w in report["warnings"] if w["code"] == "travel_bound_missed"]
+    assert len(missed) == 1 and missed[0]["feature_id"]
+    assert report["totals"]["max_km"] > 3.0
+    assert "hết thời gian" in out and "3.0 km" in out + err
+    code, out, err = cli("solve", scenario, "--out", tmp_path / "full", "--max-travel-km", "3", "--time-limit", "10")
+    assert code != 0 and not (tmp_path / "full").exists()

@@ -582,6 +582,54 @@ def test_solve_never_returns_a_plan_that_breaks_a_rule(monkeypatch) -> None:
     assert any("rejected plan" in line and "in pieces" in line for line in result.stats["log"])
 
 
+def test_a_plan_beyond_the_travel_bound_is_never_labelled_valid(monkeypatch) -> None:
+    # Units 1 and 2 are each 1 km from the far site; the voter maximum forces {0, 1} and {2, 3},
+    # so unit 1 travels 5 km: no plan meets a 2-km bound though every unit has a site within it.
+    # When the engines find no plan in time, the construction's (shortest longest trip) comes back
+    # with the status timeout, not feasible, and the log says which bound it breaks.
+    import importlib
+
+    solve_module = importlib.import_module("solver.solve")
+    problem = path_problem(max_travel_km=2.0)
+    problem = replace(problem, areas=None)
+
+    def no_plan(problem, parts, hint, deadline, seed, *args, **kwargs):
+        return np.full(problem.n_units, -1), ["unknown"], None, [], {"engine": "test"}
+
+    construction = solver.solve(problem, time_limit=5, method="construction")
+    assert construction.status == solver.STATUS_TIMEOUT
+    assert construction.assignment.tolist() == [0, 0, 1, 1]
+    monkeypatch.setattr(solve_module, "_listed", lambda *args: None)  # it would prove it infeasible alone
+    monkeypatch.setattr(solve_module, "_solve_decided", no_plan)
+    result = solver.solve(problem, time_limit=5)
+    assert result.status == solver.STATUS_TIMEOUT
+    assert result.assignment.tolist() == [0, 0, 1, 1]
+    assert any("construction's plan" in line and "travel bound" in line for line in result.stats["log"])
+    monkeypatch.undo()
+    proven = solver.solve(problem, time_limit=5)  # given the engines, the bound is proven impossible
+    assert proven.status == solver.STATUS_INFEASIBLE and proven.diagnostics
+
+
+def test_a_fallback_plan_carries_the_engines_bound(monkeypatch) -> None:
+    # Engines that return a plan breaking a rule but a valid bound: the construction's plan comes
+    # back with that bound and its gap (a bound holds for every plan of the problem)
+    import importlib
+
+    solve_module = importlib.import_module("solver.solve")
+    problem = path_problem()
+    optimum = brute_force(problem)
+
+    def slipping(problem, parts, hint, deadline, seed, *args, **kwargs):
+        return np.array([0, 1, 0, 1]), ["feasible"], optimum - 1.0, [], {"engine": "test"}
+
+    monkeypatch.setattr(solve_module, "_listed", lambda *args: None)
+    monkeypatch.setattr(solve_module, "_solve_fixed", slipping)
+    result = solver.solve(problem, time_limit=5, seed=0)
+    assert is_valid(problem, result) and result.status == solver.STATUS_FEASIBLE
+    assert result.bound == pytest.approx(optimum - 1.0)
+    assert result.gap == pytest.approx((result.objective - optimum + 1.0) / result.objective)
+
+
 def grid_districting_problem(seed: int, width: int = 4, height: int = 5, areas: int = 3) -> PlanningProblem:
     """Districting on a grid, every unit a site: squared distances with noise (so that the
     optimum without contiguity falls into pieces) and voter bounds 2% either side of the mean."""
