@@ -435,7 +435,7 @@ def _narrowed_mip(problem: PlanningProblem, parts: list[Part], hint: dict[int, i
         if with_bound and deadline - time.monotonic() > 0.5 else None
     plan, statuses, bound, diagnostics, stats = _merge(problem, problem.n_units,
                                                        [hint, relocated, outcome.assignment],
-                                                       [bound], False, "highs-narrowed")
+                                                       [bound], [False] * 3, "highs-narrowed")
     assignment = np.full(problem.n_units, -1, dtype=int)
     for u, s in plan.items():
         assignment[u] = s
@@ -477,7 +477,7 @@ def _relaxed_nearby(problem: PlanningProblem, parts: list[Part], hint: dict[int,
                                       fixed_count=problem.areas is not None, objective_of=objective_of,
                                       workers=threads or max(1, os.cpu_count() or 1))
     plan, statuses, bound, diagnostics, stats = _merge(problem, problem.n_units, plans + [improved],
-                                                       [], False, "highs-nearby")
+                                                       [], [False] * (len(plans) + 1), "highs-nearby")
     assignment = np.full(problem.n_units, -1, dtype=int)
     for u, s in plan.items():
         assignment[u] = s
@@ -556,7 +556,7 @@ def _race(problem: PlanningProblem, parts: list[Part], hint: dict[int, int], dea
             return {}, ["infeasible"], None, first.diagnostics or [_structure(problem, parts)], alone
         if first.status == "optimal" or time.monotonic() >= deadline - 0.1:
             plan, statuses, bound, _, _ = _merge(problem, size, [first.assignment], [first.bound],
-                                                 first.status == "optimal", "cp-sat")
+                                                 [first.status == "optimal"], "cp-sat")
             return plan, statuses, bound, [], alone
     start_plan = (first.assignment if first is not None else {}) or hint
     stops: dict[str, Callable[[], None]] = {}
@@ -653,8 +653,8 @@ def _race(problem: PlanningProblem, parts: list[Part], hint: dict[int, int], dea
         return {}, ["infeasible"], None, diagnostics[:1] or [_structure(problem, parts)], {"engine": label, "log": log}
     plans = ([first.assignment] if first is not None else []) + [o.assignment for o in outcomes]
     bounds = ([first.bound] if first is not None else []) + [o.bound for o in outcomes]
-    proven = any(o.status == "optimal" for o in outcomes)
-    plan, statuses, bound, diagnostics, stats = _merge(problem, size, plans, bounds, proven, label)
+    proofs = ([first.status == "optimal"] if first is not None else []) + [o.status == "optimal" for o in outcomes]
+    plan, statuses, bound, diagnostics, stats = _merge(problem, size, plans, bounds, proofs, label)
     return plan, statuses, bound, diagnostics, {**stats, "log": log}
 
 
@@ -689,17 +689,18 @@ def _median_shaped(problem: PlanningProblem) -> bool:
 
 
 def _merge(problem: PlanningProblem, size: int, plans: list[dict[int, int]], bounds: list[float | None],
-           proven: bool, engine: str):
+           proofs: list[bool], engine: str):
     """The best plan covering all ``size`` units of the parts and the highest bound of several runs;
-    optimal when one run proved it or the bound meets the plan. Plans are priced on the parts alone.
-    A plan that breaks a rule (:func:`solver.verify.broken_rules`: a lock, the travel bound, the voter
-    bounds, contiguity, ...) is never chosen, and then no run's own proof counts (it may have been of
-    that plan), only the bound."""
-    whole = [plan for plan in plans if plan and len(plan) == size]
+    optimal when a run proved its own plan (``proofs``, one per plan) or the bound meets the plan.
+    Plans are priced on the parts alone. A plan that breaks a rule (:func:`solver.verify.broken_rules`:
+    a lock, the travel bound, the voter bounds, contiguity, ...) is never chosen, and its run's proof
+    does not count (it may have been of another model), only the bound; a valid plan's proof does."""
     everything = size == problem.n_units  # then the count of areas and every forced site are checked too
-    candidates = [(_part_objective(problem, plan), plan) for plan in whole
-                  if not broken_rules(problem, plan, whole=everything)]
-    proven = proven and len(candidates) == len(whole)
+    candidates, proven = [], False
+    for plan, proof in zip(plans, proofs):
+        if plan and len(plan) == size and not broken_rules(problem, plan, whole=everything):
+            candidates.append((_part_objective(problem, plan), plan))
+            proven = proven or proof
     known = [b for b in bounds if b is not None and math.isfinite(b)]
     if not candidates:
         return {}, ["unknown"], max(known) if known else None, [], {"engine": engine}

@@ -526,24 +526,27 @@ def test_merge_never_chooses_a_plan_that_breaks_a_lock() -> None:
                            areas=None, area_cost=2000.0, forced_open=frozenset({1}))
     one_area, two_areas = {0: 0, 1: 0, 2: 0}, {0: 0, 1: 0, 2: 1}
     assert _objective(problem, one_area) < _objective(problem, two_areas)
-    plan, statuses, _, _, _ = merge(problem, 3, [one_area, two_areas], [None], True, "test")
+    plan, statuses, _, _, _ = merge(problem, 3, [one_area, two_areas], [None], [True, False], "test")
     assert plan == two_areas and statuses == ["feasible"]
     unlocked = replace(problem, forced_open=frozenset())
-    plan, statuses, _, _, _ = merge(unlocked, 3, [one_area, two_areas], [None], True, "test")
+    plan, statuses, _, _, _ = merge(unlocked, 3, [one_area, two_areas], [None], [True, False], "test")
     assert plan == one_area and statuses == ["optimal"]
 
 
 def test_merge_never_chooses_a_plan_in_pieces_or_over_the_maximum() -> None:
     # The race's choice checks every rule, not only the locks: the cheapest plan is in pieces,
     # the next one holds 1,200 voters where 900 is the most; the valid one is chosen, unproven
+    # unless its own run proved it (the other runs' proofs were of plans that break a rule)
     import importlib
 
     merge = importlib.import_module("solver.solve")._merge
     problem = path_problem()
     in_pieces, overfull, valid = {0: 0, 1: 1, 2: 0, 3: 1}, {0: 0, 1: 0, 2: 0, 3: 1}, {0: 0, 1: 0, 2: 1, 3: 1}
     assert _objective(problem, in_pieces) < _objective(problem, valid)
-    plan, statuses, _, _, _ = merge(problem, 4, [in_pieces, overfull, valid], [None], True, "test")
+    plan, statuses, _, _, _ = merge(problem, 4, [in_pieces, overfull, valid], [None], [True, True, False], "test")
     assert plan == valid and statuses == ["feasible"]
+    plan, statuses, _, _, _ = merge(problem, 4, [in_pieces, overfull, valid], [None], [True, False, True], "test")
+    assert plan == valid and statuses == ["optimal"]
 
 
 def test_no_engine_opens_a_site_whose_own_unit_is_beyond_the_travel_bound() -> None:
