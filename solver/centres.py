@@ -20,7 +20,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from solver.highs import add_cuts, build, offer_start, read_plan, run_model, separator_cuts, stop_when
+from solver.highs import add_cuts, build, carried_cuts, offer_start, read_plan, run_model, separator_cuts, stop_when
 from solver.pairs import pair_cost, site_cost, within_travel
 from solver.parts import Part
 from solver.problem import PlanningProblem
@@ -88,12 +88,14 @@ def assign_sites(problem: PlanningProblem, parts: Sequence[Part], sites: Sequenc
             stopped: threading.Event, restrict: dict[int, set[int]] | None = None,
             start: dict[int, int] | None = None,
             cuts: Sequence[tuple[int, int, list[int]]] = (),
-            proven: set[tuple[int, ...]] | None = None) -> dict[int, int] | None:
+            proven: set[tuple[int, ...]] | None = None,
+            learned: list[tuple[int, int, list[int]]] | None = None) -> dict[int, int] | None:
     """The best valid plan found with exactly ``sites`` open by ``deadline``: proven the best when
     time allows, else the best connected plan met (``start``, a valid plan on these sites, at
     least); None when none is found (or none exists: at once when ``sites`` leaves out a site
     forced open or pinned to). ``restrict``: site -> units it may serve;
-    ``cuts``: contiguity cuts already known (those of these sites' pairs are used); ``proven``
+    ``cuts``: contiguity cuts already known (those that hold here are used, see
+    :func:`solver.highs.carried_cuts`); ``learned`` receives the cuts found here; ``proven``
     receives ``sites`` (sorted) when the plan returned is proven the best on them."""
     import highspy
 
@@ -107,7 +109,7 @@ def assign_sites(problem: PlanningProblem, parts: Sequence[Part], sites: Sequenc
     columns = np.array(list(model.open_column.values()), dtype=np.int32)
     bounds = np.array([1.0 if j in everyone else 0.0 for j in model.open_column])  # these sites, no others
     highs.changeColsBounds(len(columns), columns, bounds, bounds)
-    add_cuts(model, [c for c in cuts if (c[0], c[1]) in model.column])
+    add_cuts(model, carried_cuts(problem, model, cuts))
     size = sum(len(p.units) for p in parts)
     best = start
     while not stopped.is_set():
@@ -123,12 +125,14 @@ def assign_sites(problem: PlanningProblem, parts: Sequence[Part], sites: Sequenc
         plan = read_plan(model)
         if len(plan) != size:
             break
-        cuts = separator_cuts(problem, model, plan) if problem.contiguity else []
-        if not cuts:
+        found = separator_cuts(problem, model, plan) if problem.contiguity else []
+        if not found:
             if proven is not None and highs.getModelStatus() == highspy.HighsModelStatus.kOptimal:
                 proven.add(tuple(sorted(sites)))
             return plan  # connected: the optimum, or HiGHS's best (never worse than the start) when time ran out
-        add_cuts(model, cuts)
+        add_cuts(model, found)
+        if learned is not None:
+            learned.extend(found)
     return best
 
 
@@ -188,7 +192,8 @@ def alternate(problem: PlanningProblem, parts: Sequence[Part], starts: Sequence[
               step_limit: float | None = None,
               timings: list[float] | None = None,
               restrict: dict[int, set[int]] | None = None,
-              proven: set[tuple[int, ...]] | None = None) -> tuple[dict[int, int] | None, float]:
+              proven: set[tuple[int, ...]] | None = None,
+              learned: list[tuple[int, int, list[int]]] | None = None) -> tuple[dict[int, int] | None, float]:
     """The best plan met while alternating from each set of ``starts`` in turn (see the module
     text), then from the sites of the valid plan ``from_plan``, and its value. One assignment
     gets at most a third of the time left (or ``step_limit`` seconds; without contiguity, see
@@ -198,8 +203,11 @@ def alternate(problem: PlanningProblem, parts: Sequence[Part], starts: Sequence[
     ``restrict``: site -> the units it may serve (each site also keeps its own unit and the units
     of the plan an assignment starts from); with the pairs a plan better than ``from_plan`` may use
     (:meth:`solver.lagrange.Relaxation.keep`), the assignments lose no better plan and are far
-    smaller (see :mod:`solver.prune`). ``proven``: see :func:`assign_sites`."""
+    smaller (see :mod:`solver.prune`). ``proven``: see :func:`assign_sites`. The contiguity cuts
+    of each assignment go into the next ones (a site kept open keeps its cuts), and into
+    ``learned``."""
     stopped = stopped or threading.Event()
+    learned = learned if learned is not None else []
     best: dict[int, int] | None = None
     best_value = math.inf
     seen: set[tuple[int, ...]] = set()
@@ -223,7 +231,7 @@ def alternate(problem: PlanningProblem, parts: Sequence[Part], starts: Sequence[
                 step = min(step, max(OUTLIER_MIN_S, OUTLIER_FACTOR * statistics.median(spent)))
             plan = assign_sites(problem, parts, current, min(deadline, now + step), stopped, start=plan,
                                 restrict=_allowed(problem, current, restrict, plan) if restrict else None,
-                                proven=proven)
+                                proven=proven, cuts=list(learned), learned=learned)
             spent.append(time.monotonic() - now)
             if timings is not None:
                 timings.append(spent[-1])

@@ -300,6 +300,28 @@ def separator_cuts(problem: PlanningProblem, model: _Model, assignment: dict[int
     return cuts
 
 
+def carried_cuts(problem: PlanningProblem, model: _Model,
+                 cuts: Sequence[tuple[int, int, list[int]]]) -> list[tuple[int, int, list[int]]]:
+    """The cuts found on other models of the problem that hold in ``model``, each once. A cut
+    ``x[a, j] <= sum x[v, j], v in S`` rests on ``S`` separating ``a`` from site ``j``'s unit among
+    the units ``j`` may serve; another model may let ``j`` serve other units (the alternation's
+    steps add those of their start plan), so that is checked again here."""
+    out, seen = [], set()
+    separates: dict[tuple[int, tuple[int, ...]], set[int]] = {}  # (site, S) -> units still joined to its unit
+    for a, j, boundary in cuts:
+        key = (a, j, tuple(boundary))
+        if (a, j) not in model.column or key in seen:
+            continue
+        seen.add(key)
+        root = int(problem.site_unit[j])
+        joined = separates.get((j, key[2]))
+        if joined is None:
+            joined = separates[j, key[2]] = reachable(problem, root, set(model.by_site[j]) - set(boundary))
+        if a not in joined:
+            out.append((a, j, boundary))
+    return out
+
+
 def add_cuts(model: _Model, cuts: list[tuple[int, int, list[int]]]) -> None:
     import highspy
 
@@ -391,7 +413,7 @@ def solve_highs(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total:
     model = build(problem, parts, fixed_total, restrict, random_seed, heuristics, restarts)
     highs = model.highs
     memory = memory if memory is not None else SearchMemory()
-    add_cuts(model, [c for c in memory.cuts if (c[0], c[1]) in model.column])
+    add_cuts(model, carried_cuts(problem, model, memory.cuts))
     restart = False
     size = sum(len(p.units) for p in parts)
     best: dict[int, int] | None = None

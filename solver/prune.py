@@ -2,7 +2,10 @@
 
 1. The Lagrangian relaxation (:mod:`solver.lagrange`) gives a bound and ranks the sites.
 2. Location-allocation alternation from the best-ranked sites, then from the sites of the plan
-   passed in (:mod:`solver.centres`), gives a plan, kept when it beats that one. Its assignments
+   passed in (:mod:`solver.centres`), gives a plan, kept when it beats that one. The contiguity
+   cuts its assignments found go into the MIP below (and from one assignment to the next): Validi
+   NE, whose alternation ends on the optimum, is proven in one round instead of three (0.3 s of
+   HiGHS instead of 0.65). Its assignments
    (and the extras' below) are offered only the pairs the relaxation keeps for a plan better than
    that one: no better plan uses the others, and the smaller models are solved sooner. Measured
    with ``solve(problem, time_limit=120)`` on the Validi states (seed 0, then 1): AR's first
@@ -95,14 +98,17 @@ def solve_pruned(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total
                  objective_of: Callable[[dict[int, int]], float], hint: dict[int, int] | None = None,
                  on_start: Callable[[Callable[[], None]], None] | None = None,
                  alternate_share: float = ALTERNATE_SHARE, random_seed: int = 0,
-                 extras: bool = True, relaxation: Relaxation | None = None) -> HighsOutcome:
+                 extras: bool = True, relaxation: Relaxation | None = None,
+                 warm_sites_only: bool = False) -> HighsOutcome:
     """Best plan and bound within ``time_limit`` (see the module text). ``objective_of`` prices a plan
     on the model's objective; ``on_start`` receives a function that stops the work from another thread;
     ``alternate_share``: the share of the time the alternation may take, ``random_seed`` HiGHS's, and
     ``extras``: whether the extra starts and swaps may follow it (the race's second route takes less
     time, another seed and no extras, so that its MIP starts soon, see
-    :data:`solver.solve.QUICK_ALTERNATE_SHARE`). ``relaxation``: :func:`relaxation_for` of the same
-    arguments, already computed (two routes racing share one), else it is computed here."""
+    :data:`solver.solve.QUICK_ALTERNATE_SHARE`); ``warm_sites_only``: the alternation starts from
+    ``hint``'s sites alone, not also from the relaxation's best-ranked ones. ``relaxation``:
+    :func:`relaxation_for` of the same arguments, already computed (two routes racing share one),
+    else it is computed here. The alternation's contiguity cuts go into the MIP's first round."""
     start = time.monotonic()
     deadline = start + time_limit
     stopped = threading.Event()
@@ -126,7 +132,7 @@ def solve_pruned(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total
     memory = SearchMemory()
     if bound is not None and not stopped.is_set():
         starts = [starting_sites(problem, parts, relaxation.ranking, fixed_total, spread=spread)
-                  for spread in (True, False)]
+                  for spread in (True, False)] if not (warm_sites_only and best is not None) else []
         # extra starts and swaps pay where serving fixed sites is quick (no contiguity, loose bounds:
         # tens of ms); with contiguity or tight bounds each takes seconds, which the MIP needs more
         alternate_end = time.monotonic() + alternate_share * time_limit
@@ -137,7 +143,7 @@ def solve_pruned(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total
                                 deadline=min(deadline, alternate_end - extra_time), stopped=stopped,
                                 from_plan=best, timings=timings,
                                 restrict=relaxation.keep(best_value, best) if best is not None else None,
-                                proven=proven)
+                                proven=proven, learned=memory.cuts)
         log.append(f"alternation {value}, {time.monotonic() - start:.1f} s")
         if plan is not None and value < best_value:
             best, best_value = plan, value

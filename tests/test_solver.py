@@ -633,6 +633,26 @@ def test_a_fallback_plan_carries_the_engines_bound(monkeypatch) -> None:
     assert result.gap == pytest.approx((result.objective - optimum + 1.0) / result.objective)
 
 
+def test_a_contiguity_cut_is_carried_only_where_it_still_holds() -> None:
+    # Six units in a ring, one site in unit 0. Where the site may serve units 0-3 only, unit 3
+    # reaches it only through unit 2: the cut x[3] <= x[2] holds. Where it may serve all six, unit 3
+    # also reaches it through 4 and 5: the same cut would cut off the valid area {0, 5, 4, 3}.
+    from solver.highs import build, carried_cuts, separator_cuts
+    from solver.parts import split_parts
+
+    ring = [(i, (i + 1) % 6) for i in range(6)]
+    distance = [[0.0], [1.0], [2.0], [3.0], [2.0], [1.0]]
+    problem = make_problem(ring, [100] * 6, [0], distance, min_voters=0, max_voters=1000, areas=1)
+    parts = split_parts(problem)
+    narrow = build(problem, parts, 1, restrict={0: {0, 1, 2, 3}})
+    cuts = separator_cuts(problem, narrow, {0: 0, 3: 0})
+    assert cuts == [(3, 0, [2])]
+    assert carried_cuts(problem, narrow, cuts + cuts) == cuts  # each once
+    wide = build(problem, parts, 1)
+    assert carried_cuts(problem, wide, cuts) == []
+    assert carried_cuts(problem, wide, separator_cuts(problem, wide, {0: 0, 3: 0})) == [(3, 0, [2, 4])]
+
+
 def grid_districting_problem(seed: int, width: int = 4, height: int = 5, areas: int = 3) -> PlanningProblem:
     """Districting on a grid, every unit a site: squared distances with noise (so that the
     optimum without contiguity falls into pieces) and voter bounds 2% either side of the mean."""
