@@ -240,6 +240,13 @@ class _Search:
         self.bounds: list[float] = []
         self.rounds = self.cuts = 0
 
+    def _register(self, cancel: Callable[[], None]) -> None:
+        """Keep a HiGHS run's stop for the route's; a run that begins after the route was stopped is
+        stopped at once (the race may not ask again, see :func:`solver.solve._decided`)."""
+        self.inner.append(cancel)
+        if self.stopped.is_set():
+            cancel()
+
     def _heuristics(self, value: float) -> bool:
         """Whether HiGHS's own improvement heuristics stay on, from a plan of ``value``: always with
         contiguity (its incumbents in pieces give the cuts and the sites to serve; off, Validi AR took
@@ -271,7 +278,7 @@ class _Search:
 
             outcome = solve_highs(self.problem, self.parts, fixed_total=self.fixed_total,
                                   time_limit=end - time.monotonic(), hint=best, objective_of=self.objective_of,
-                                  on_start=self.inner.append, restrict=restrict, pruned=restrict is not None,
+                                  on_start=self._register, restrict=restrict, pruned=restrict is not None,
                                   restart_if=fixes_more if restrict is not None else None, memory=self.memory,
                                   random_seed=self.random_seed, heuristics=self._heuristics(best_value),
                                   restarts=self._restarts(best_value))

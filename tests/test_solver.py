@@ -549,6 +549,25 @@ def test_merge_never_chooses_a_plan_in_pieces_or_over_the_maximum() -> None:
     assert plan == valid and statuses == ["optimal"]
 
 
+def test_race_leaves_early_only_on_a_proof_it_would_keep() -> None:
+    # The race stops waiting for the other engines once one has proven a whole plan that keeps
+    # every rule, or infeasibility; a "proof" of a plan in pieces must not end it (the others'
+    # plans are then needed)
+    import importlib
+
+    from solver.highs import HighsOutcome
+
+    decided = importlib.import_module("solver.solve")._decided
+    problem = path_problem()
+    in_pieces, valid = {0: 0, 1: 1, 2: 0, 3: 1}, {0: 0, 1: 0, 2: 1, 3: 1}
+    assert not decided(problem, 4, {"highs": HighsOutcome("optimal", in_pieces, 0.0, 0.0, 0.1)})
+    assert not decided(problem, 4, {"highs": HighsOutcome("feasible", valid, 0.0, 0.0, 0.1)})
+    assert not decided(problem, 4, {"highs": HighsOutcome("optimal", {0: 0, 1: 0}, 0.0, 0.0, 0.1)})
+    assert decided(problem, 4, {"highs": HighsOutcome("optimal", in_pieces, 0.0, 0.0, 0.1),
+                                "highs-quick": HighsOutcome("optimal", valid, 0.0, 0.0, 0.1)})
+    assert decided(problem, 4, {"cp-sat": HighsOutcome("infeasible", {}, None, None, 0.1)})
+
+
 def test_no_engine_opens_a_site_whose_own_unit_is_beyond_the_travel_bound() -> None:
     # Site S0 stands in unit 0, whose voters are 3.5 km from it with a 3-km bound: S0 cannot open,
     # though one area at S0 would travel least. Every engine (and the rule check) must agree.
