@@ -81,7 +81,8 @@ def split_geopackage(path: Path, workdir: Path) -> list[Path]:
 
 
 def plan_is_done(scenario: Path, plan: Path) -> bool:
-    """A plan folder that exists and passes the checker: nothing to redo."""
+    """A plan folder that exists, was not cut short by the time limit (a plan left beyond the travel
+    bound, see :func:`solver.solve._fallback`) and passes the checker: nothing to redo."""
     if not (plan / "report.json").exists():
         return False
     from planner.checker import check_plan
@@ -90,6 +91,9 @@ def plan_is_done(scenario: Path, plan: Path) -> bool:
     from planner.validation import load_scenario
 
     try:
+        report = json.loads((plan / "report.json").read_text(encoding="utf-8"))
+        if report.get("solver", {}).get("status") == "timeout":
+            return False
         files, findings = read_plan(plan)
         return files is not None and not errors_of(findings) and not errors_of(check_plan(load_scenario(scenario), files))
     except ScenarioError:
@@ -129,6 +133,10 @@ def plan_commune(scenario: str, out: str, options: BatchOptions) -> dict[str, An
     if violations:  # never report a plan the checker refuses as planned
         return {**base, "status": STATUS_FAILED, "errors": [f.format("en") for f in violations][:20],
                 "seconds": round(time.perf_counter() - start, 2)}
+    missed = [w for w in outcome.warnings if w.code == "travel_bound_missed"]
+    if missed:  # a plan beyond the scenario's travel bound: written for review, never counted as planned
+        return {**base, **_from_report(outcome.plan.report), "status": STATUS_FAILED,
+                "errors": [f.format("en") for f in missed], "seconds": round(time.perf_counter() - start, 2)}
     return {**base, **_from_report(outcome.plan.report), "status": STATUS_PLANNED,
             "seconds": round(time.perf_counter() - start, 2)}
 

@@ -106,7 +106,8 @@ def solve_pruned(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total
     ``extras``: whether the extra starts and swaps may follow it (the race's second route takes less
     time, another seed and no extras, so that its MIP starts soon, see
     :data:`solver.solve.QUICK_ALTERNATE_SHARE`); ``warm_sites_only``: the alternation starts from
-    ``hint``'s sites alone, not also from the relaxation's best-ranked ones. ``relaxation``:
+    ``hint``'s sites alone, not also from the relaxation's best-ranked ones (from those when
+    ``hint`` is not a whole plan). ``relaxation``:
     :func:`relaxation_for` of the same arguments, already computed (two routes racing share one),
     else it is computed here. The alternation's contiguity cuts go into the MIP's first round."""
     start = time.monotonic()

@@ -36,7 +36,7 @@ from solver.parts import Part, area_count_range, precheck, split_parts
 from solver.prune import relaxation_for, solve_pruned
 from solver.problem import (STATUS_FEASIBLE, STATUS_INFEASIBLE, STATUS_OPTIMAL, STATUS_TIMEOUT, Diagnostic,
                             PlanningProblem, SolveResult, model_objective, travel_objective)
-from solver.verify import broken_rules
+from solver.verify import BEYOND_TRAVEL, broken_rules
 
 METHODS = ("auto", "exact", "construction")
 #: Above this many unit-site pairs, a part is improved by LNS instead of the full model.
@@ -246,10 +246,11 @@ def _fallback(problem: PlanningProblem, warm: SolveResult | None, bound: float |
               stats: dict, seconds: float, method: str, why: str) -> SolveResult:
     """The answer when the engines give no valid whole plan (``why`` says what was rejected): the
     construction's plan, unproven, with the engines' bound (a bound on the whole problem whatever
-    their plans were). The construction keeps every rule but one: with a travel bound it could not
-    meet, it gives its plan with the shortest longest trip. That plan is returned with the status
-    ``timeout`` (not valid: the caller warns about the trips beyond the bound); a plan breaking
-    any other rule is never returned."""
+    their plans were; not with the count decided by a travel bound, where it holds at the fewest
+    areas only). The construction keeps every rule but one: a travel bound it could not meet (with
+    the count decided it then gives its plan with the shortest longest trip). Such a plan is
+    returned with the status ``timeout`` and no bound (not valid: the caller warns about the trips
+    beyond the bound); a plan breaking any other rule is never returned."""
     log = list(stats.get("log", [])) + ([why] if why else [])
     empty = np.full(problem.n_units, -1, dtype=int)
     if warm is None or warm.status == STATUS_INFEASIBLE:
@@ -257,7 +258,7 @@ def _fallback(problem: PlanningProblem, warm: SolveResult | None, bound: float |
                            None, None, seconds, method, warm.diagnostics if warm is not None and not why else (),
                            {**stats, "log": log})
     broken = broken_rules(problem, dict(enumerate(warm.assignment.tolist())), whole=True)
-    if any("travel bound" not in rule for rule in broken):
+    if any(not rule.endswith(BEYOND_TRAVEL) for rule in broken):
         log.append(f"construction's plan rejected too: {'; '.join(broken[:5])}")
         return SolveResult(STATUS_TIMEOUT, empty, math.inf, None, None, seconds, method, (), {**stats, "log": log})
     if broken:
@@ -663,9 +664,9 @@ def _race(problem: PlanningProblem, parts: list[Part], hint: dict[int, int], dea
         if on_progress is not None and tenth > reported:
             reported = tenth
             on_progress("search", tenth / PROGRESS_STEPS)
-    results = dict(results)  # an engine still ending adds nothing now
-    outcomes = [o for o in results.values() if not isinstance(o, Exception)]
-    log = (_race_log({"cp-sat alone": first}) if first is not None else []) + shared_log + _race_log(results) + \
+    settled = dict(results)  # an engine still ending may write to ``results`` later: read this copy
+    outcomes = [o for o in settled.values() if not isinstance(o, Exception)]
+    log = (_race_log({"cp-sat alone": first}) if first is not None else []) + shared_log + _race_log(settled) + \
         [f"{name}: not started, the race was over or time was up within {QUICK_DELAY_S} s" for name in unstarted] + \
         [f"{engine.name}: still ending when the race was decided" for engine in engines if engine.is_alive()]
     if any(o.status == "infeasible" for o in outcomes):

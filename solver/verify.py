@@ -17,6 +17,11 @@ from solver.pairs import within_travel
 from solver.problem import PlanningProblem
 
 
+#: How :func:`broken_rules` ends the phrase of an area with a unit beyond the travel bound (the one
+#: rule the construction may leave broken, see :func:`solver.solve._fallback`).
+BEYOND_TRAVEL = "a unit beyond the travel bound"
+
+
 def broken_rules(problem: PlanningProblem, plan: Mapping[int, int], whole: bool = False) -> list[str]:
     """The rules ``plan`` (unit -> site, for some units: a part's, or every one with ``whole``)
     breaks, empty when it keeps them all. Checked per area: the site's own unit in it, one group,
@@ -39,7 +44,7 @@ def broken_rules(problem: PlanningProblem, plan: Mapping[int, int], whole: bool 
         if not all(np.isfinite(problem.distance[u, site]) for u in units if u != root):
             broken.append(f"site {name}: a unit cannot reach it")
         if not within_travel(problem, units, site):
-            broken.append(f"site {name}: a unit beyond the travel bound")
+            broken.append(f"site {name}: {BEYOND_TRAVEL}")
         load = int(problem.weights[units].sum())
         if load > min(int(problem.capacity[site]), problem.max_voters):
             broken.append(f"site {name}: {load} voters, above its room")

@@ -75,3 +75,23 @@ def test_province_geopackage_input(tmp_path: Path, cli) -> None:
     summary = json.loads((tmp_path / "plans" / "summary.json").read_text(encoding="utf-8"))
     assert [r["status"] for r in summary["communes_detail"]] == ["planned", "planned"], summary
     assert code == 0, err
+
+
+def test_a_plan_cut_short_by_the_time_limit_is_planned_again(tmp_path: Path) -> None:
+    # A plan the solver returned with the status timeout (left beyond the travel bound) passes
+    # the checker, which knows no travel bound: a rerun must still plan that commune again
+    from conftest import basic_commune
+
+    from planner.batch import plan_is_done
+    from planner.pipeline import SolveOptions, plan_scenario
+    from planner.plan import write_plan
+    from planner.validation import load_scenario
+
+    scenario = basic_commune().write(tmp_path / "scenario")
+    outcome = plan_scenario(load_scenario(scenario), SolveOptions(time_limit=5))
+    write_plan(outcome.plan, outcome.outlines, tmp_path / "plan")
+    assert plan_is_done(scenario, tmp_path / "plan")
+    report = json.loads((tmp_path / "plan" / "report.json").read_text(encoding="utf-8"))
+    report["solver"]["status"] = "timeout"
+    (tmp_path / "plan" / "report.json").write_text(json.dumps(report), encoding="utf-8")
+    assert not plan_is_done(scenario, tmp_path / "plan")
