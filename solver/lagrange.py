@@ -18,6 +18,7 @@ dropped or loosened here, which keeps every bound a valid relaxation.
 from __future__ import annotations
 
 import math
+import threading
 import time
 from dataclasses import dataclass
 from typing import Sequence
@@ -247,9 +248,13 @@ def _bound(data: _Data, u: np.ndarray, values: np.ndarray) -> float:
 
 
 def relax(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total: int | None,
-          target: float | None = None, time_limit: float = 5.0, iterations: int = ITERATIONS) -> Relaxation | None:
+          target: float | None = None, time_limit: float = 5.0, iterations: int = ITERATIONS,
+          stopped: threading.Event | None = None) -> Relaxation | None:
     """Subgradient optimisation of the Lagrangian bound; ``target`` (a known plan's value) sets the
-    step. None when the model has no unit-site pair at all (nothing to bound or fix)."""
+    step. None when the model has no unit-site pair at all (nothing to bound or fix). ``stopped``
+    set from another thread ends the ascent at the next step (its bound still holds: every
+    multiplier gives one)."""
+    stopped = stopped or threading.Event()
     deadline = time.monotonic() + time_limit
     near = not problem.contiguity  # see _goal
     data = _data(problem, parts, fixed_total)
@@ -263,6 +268,8 @@ def relax(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total: int |
     site_sets: dict[tuple[int, ...], float] = {}  # site set -> best bound it was opened at
     shape = _shape(data)
     for _ in range(iterations):
+        if stopped.is_set():
+            break
         values, _price, area = _sites_subproblem(data, u, shape)
         bound = _bound(data, u, values)
         if not math.isfinite(bound):
@@ -282,7 +289,8 @@ def relax(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total: int |
     site_bound, pair_bound = _fixing(data, bound, values,
                                      np.maximum(0.0, reduced - price[None, :] * data.weight[:, None]))
     order = np.argsort(values, kind="stable")
-    whole = _whole_units(data, best_u, target, deadline, near) if math.isfinite(bound) else None
+    whole = _whole_units(data, best_u, target, deadline, near) if math.isfinite(bound) and not stopped.is_set() \
+        else None
     if whole is not None and whole[0] > bound:
         bound, _values, site_whole, pair_whole = whole
         site_bound, pair_bound = np.maximum(site_bound, site_whole), np.maximum(pair_bound, pair_whole)

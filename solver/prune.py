@@ -126,7 +126,7 @@ def solve_pruned(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total
     best_value = objective_of(best) if best else math.inf
     if relaxation is None:
         relaxation = relaxation_for(problem, parts, fixed_total=fixed_total, hint=hint, objective_of=objective_of,
-                                    time_limit=time_limit)
+                                    time_limit=time_limit, stopped=stopped)
     bound = relaxation.bound if relaxation is not None and math.isfinite(relaxation.bound) else None
     log = [f"lagrangian bound {bound}, {time.monotonic() - start:.1f} s"]
     extras_left = 0.0  # seconds of extra starts and swaps kept for after a first proof attempt
@@ -202,12 +202,13 @@ def _whole(parts: Sequence[Part], hint: dict[int, int] | None) -> dict[int, int]
 
 def relaxation_for(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total: int | None,
                    hint: dict[int, int] | None, objective_of: Callable[[dict[int, int]], float],
-                   time_limit: float) -> Relaxation | None:
+                   time_limit: float, stopped: threading.Event | None = None) -> Relaxation | None:
     """The Lagrangian relaxation :func:`solve_pruned` starts from, for the same arguments: its steps
-    aim at ``hint``'s value (when it is a whole plan), within RELAX_SHARE of ``time_limit``."""
+    aim at ``hint``'s value (when it is a whole plan), within RELAX_SHARE of ``time_limit``, and
+    end early when ``stopped`` is set (the race is over)."""
     best = _whole(parts, hint)
     return relax(problem, parts, fixed_total=fixed_total, target=objective_of(best) if best else None,
-                 time_limit=RELAX_SHARE * time_limit)
+                 time_limit=RELAX_SHARE * time_limit, stopped=stopped)
 
 
 def _extras(problem: PlanningProblem, parts: Sequence[Part], relaxation: Relaxation, best: dict[int, int],

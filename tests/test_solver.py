@@ -549,6 +549,24 @@ def test_merge_never_chooses_a_plan_in_pieces_or_over_the_maximum() -> None:
     assert plan == valid and statuses == ["optimal"]
 
 
+def test_a_stopped_lagrangian_relaxation_still_gives_a_valid_bound() -> None:
+    # A race that is over stops the losing route's relaxation at once; what it returns is still
+    # used (bound and pair fixing), so it must stay a lower bound of the optimum
+    import threading
+
+    from solver.lagrange import relax
+    from solver.parts import split_parts
+
+    for seed in range(3):
+        problem = grid_districting_problem(seed)
+        stopped = threading.Event()
+        stopped.set()
+        early = relax(problem, split_parts(problem), fixed_total=problem.areas, stopped=stopped)
+        full = relax(problem, split_parts(problem), fixed_total=problem.areas)
+        optimum = solver.solve(problem, time_limit=20).objective
+        assert early.bound <= full.bound + 1e-6 and full.bound <= optimum + 1e-6
+
+
 def test_race_leaves_early_only_on_a_proof_it_would_keep() -> None:
     # The race stops waiting for the other engines once one has proven a whole plan that keeps
     # every rule, or infeasibility; a "proof" of a plan in pieces must not end it (the others'
