@@ -231,7 +231,7 @@ def alternate(problem: PlanningProblem, parts: Sequence[Part], starts: Sequence[
                 step = min(step, max(OUTLIER_MIN_S, OUTLIER_FACTOR * statistics.median(spent)))
             plan = assign_sites(problem, parts, current, min(deadline, now + step), stopped, start=plan,
                                 restrict=_allowed(problem, current, restrict, plan) if restrict else None,
-                                proven=proven, cuts=list(learned), learned=learned)
+                                proven=proven, cuts=learned, learned=learned)
             spent.append(time.monotonic() - now)
             if timings is not None:
                 timings.append(spent[-1])

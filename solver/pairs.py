@@ -100,8 +100,9 @@ def pair_cost(problem: PlanningProblem, unit: int, site: int) -> float:
 def pair_costs(problem: PlanningProblem) -> np.ndarray:
     """Units x sites, all at once: :func:`pair_cost` of every pair :func:`model_pairs` may offer, inf
     where it never does (unreachable, or beyond the travel bound for a unit with voters; a site's
-    own unit has its pair unless it has voters beyond the travel bound). Contiguity's filter (a light enough chain to the site) is left
-    to the caller: every set :mod:`solver.partition` lists passes it already."""
+    own unit has its pair unless it has voters beyond the travel bound). Contiguity's filter (a light
+    enough chain to the site) is left to the caller: every set :mod:`solver.partition` lists passes
+    it already."""
     distance = problem.distance
     finite = np.isfinite(distance)
     own = np.zeros(distance.shape, dtype=bool)

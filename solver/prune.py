@@ -82,7 +82,8 @@ REFIX_BETWEEN_SHARE = 0.95
 HEURISTICS_GAP = 0.1
 #: With contiguity, from a plan whose value is at most this share above the bound (as a share of the
 #: plan's value, as HEURISTICS_GAP), HiGHS does not restart at the root (:meth:`_Search._restarts`).
-#: Its restarts (presolve again once the root has fixed columns) cost more than they gave where the search is mostly the proof: HiGHS alone on the pruned models,
+#: Its restarts (presolve again once the root has fixed columns) cost more than they gave where the
+#: search is mostly the proof: HiGHS alone on the pruned models,
 #: from the optimum, proved Validi AR in 1.5 s instead of 2.5, IA 1.6 instead of 3.6, KS 3.8 instead
 #: of 6.2, OK 3.2 instead of 5.8. Far from the bound they find the plans: Validi AL's first round
 #: (the alternation's plan 19% above the bound) ran 46 s instead of 12 before its first plan in

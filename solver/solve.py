@@ -86,6 +86,8 @@ QUICK_ALTERNATE_SHARE = 0.1
 QUICK_DELAY_S = 0.3
 #: How often the race checks whether one engine has proven its answer (seconds).
 RACE_POLL_S = 0.05
+#: The race's engines whose stop holds until they end (see :func:`_decided`); CP-SAT's does not.
+HIGHS_ROUTES = frozenset({"highs", "highs-quick", "highs-full"})
 #: While the engines race (on large models usually up to the time limit), the share of the time
 #: used is reported through ``on_progress`` (stage "search") at each 1/PROGRESS_STEPS of it.
 PROGRESS_STEPS = 10
@@ -653,7 +655,7 @@ def _race(problem: PlanningProblem, parts: list[Part], hint: dict[int, int], dea
             for engine in engines:  # back as soon as they have ended, else stop them again
                 engine.join(RACE_POLL_S)
             # HiGHS routes only: a stop asked of CP-SAT before its search began would be forgotten
-            if finished.is_set() and all(e.name.startswith("highs") for e in engines if e.is_alive()) and \
+            if finished.is_set() and all(e.name in HIGHS_ROUTES for e in engines if e.is_alive()) and \
                     _decided(problem, size, dict(results)):
                 decided.set()
                 for stop in list(stops.values()):  # those registered meanwhile too
