@@ -35,6 +35,15 @@ ITERATIONS = 600
 STALL = 20
 #: How far above the bound a step aims at most (share of the bound), see :func:`_goal`.
 GOAL_ABOVE = 0.05
+#: With contiguity and a known plan at most SETTLE_GAP (of its value) above the bound, the ascent
+#: ends once SETTLE_WINDOW steps raised the bound by less than SETTLE_PROGRESS of what is left up to
+#: that plan: the fixing then keeps the same pairs. Validi NE (its construction's plan is the
+#: optimum, 1.1% above the bound): 373 pairs kept after 300 steps as after 600, 0.16 s instead of
+#: 0.29. Applied everywhere, the same test cut Validi NE's relaxation as much but took Zhang AL
+#: from 63 s to 113 (its starts come from the ranking of a plan far from the bound).
+SETTLE_GAP = 0.02
+SETTLE_WINDOW = 100
+SETTLE_PROGRESS = 0.01
 #: Site sets the relaxation opened that it keeps (the best-bound ones).
 SITE_SETS = 15
 #: Whole-unit stage (:mod:`solver.knapsack`): at most this many subgradient iterations, and only
@@ -240,6 +249,18 @@ def _goal(bound: float, target: float | None, near: bool) -> float:
     return min(target, ahead) if near else target
 
 
+def _settled(history: list[float], target: float | None, contiguity: bool) -> bool:
+    """Whether the ascent may end before its last step (see SETTLE_GAP); ``history``: the best
+    bound after each step so far."""
+    if not contiguity or target is None or len(history) <= SETTLE_WINDOW:
+        return False
+    best = history[-1]
+    left = target - best
+    if not math.isfinite(best) or left > SETTLE_GAP * max(1.0, abs(target)):
+        return False
+    return best - history[-1 - SETTLE_WINDOW] < SETTLE_PROGRESS * max(left, 0.0)
+
+
 def _bound(data: _Data, u: np.ndarray, values: np.ndarray) -> float:
     picked = _chosen(values, data.total)
     if data.total is not None and len(picked) < data.total or not np.all(np.isfinite(values[picked])):
@@ -267,8 +288,9 @@ def relax(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total: int |
     ascent = _Ascent(u, 2.0, STALL)
     site_sets: dict[tuple[int, ...], float] = {}  # site set -> best bound it was opened at
     shape = _shape(data)
+    history: list[float] = []  # the best bound after each step
     for _ in range(iterations):
-        if stopped.is_set():
+        if stopped.is_set() or _settled(history, target, problem.contiguity):
             break
         values, _price, area = _sites_subproblem(data, u, shape)
         bound = _bound(data, u, values)
@@ -276,6 +298,7 @@ def relax(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total: int |
             ascent.best_bound, ascent.best_u = bound, u.copy()
             break
         ascent.record(bound, u)
+        history.append(ascent.best_bound)
         picked = _chosen(values, data.total)
         key = tuple(sorted(int(data.sites[c]) for c in picked.tolist()))
         site_sets[key] = max(site_sets.get(key, -math.inf), bound)

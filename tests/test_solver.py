@@ -567,6 +567,32 @@ def test_a_stopped_lagrangian_relaxation_still_gives_a_valid_bound() -> None:
         assert early.bound <= full.bound + 1e-6 and full.bound <= optimum + 1e-6
 
 
+def test_lagrangian_ascent_ends_early_only_near_a_known_plan(monkeypatch) -> None:
+    # With contiguity and a plan close above the bound, the ascent ends once the bound has stopped
+    # rising: never far from the plan, nor without one, nor without contiguity
+    from solver import lagrange
+    from solver.parts import split_parts
+
+    flat = [100.0] * (lagrange.SETTLE_WINDOW + 1)
+    assert lagrange._settled(flat, 101.0, True)
+    assert not lagrange._settled(flat, 150.0, True)  # the plan is far above: every step may count
+    assert not lagrange._settled(flat, None, True) and not lagrange._settled(flat, 101.0, False)
+    rising = [100.0 + 0.1 * step for step in range(lagrange.SETTLE_WINDOW + 1)]
+    assert not lagrange._settled(rising, 111.0, True)
+    # ended early (here even far from the plan), the bound and the fixing stay valid: the solve
+    # proves the same optimum
+    for seed in range(3):
+        problem = grid_districting_problem(seed)
+        parts = split_parts(problem)
+        optimum = solver.solve(problem, time_limit=20).objective
+        monkeypatch.setattr(lagrange, "SETTLE_GAP", 1.0)
+        settled = lagrange.relax(problem, parts, fixed_total=problem.areas, target=optimum)
+        assert settled.bound <= optimum + 1e-6
+        again = solver.solve(problem, time_limit=20)
+        assert again.status == "optimal" and again.objective == pytest.approx(optimum)
+        monkeypatch.undo()
+
+
 def test_race_leaves_early_only_on_a_proof_it_would_keep() -> None:
     # The race stops waiting for the other engines once one has proven a whole plan that keeps
     # every rule, or infeasibility; a "proof" of a plan in pieces must not end it (the others'
