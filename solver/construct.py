@@ -513,7 +513,6 @@ def plan_part(problem: PlanningProblem, part: Part, k: int, *, seed: int, deadli
     best: PartPlan | None = None
     tried: list[list[int]] = []
     attempt = 0
-    tree_tried = False
     while attempt < restarts or (best is not None and not best.feasible and attempt < 4 * restarts):
         if attempt > 0 and time.monotonic() > deadline:
             break
@@ -534,16 +533,7 @@ def plan_part(problem: PlanningProblem, part: Part, k: int, *, seed: int, deadli
             best = candidate
         if best.feasible and attempt >= restarts:
             break
-        if ctx.contiguity and not best.feasible and not tree_tried:
-            # a first grown plan breaking a rule: the bounds are tight, where the spanning trees do
-            # better than more grown plans (see TREE_SHARE); more are grown only if they fail
-            tree_tried = True
-            found = _tree_plan(ctx, k, rng, time.monotonic() + TREE_SHARE * (deadline - time.monotonic()))
-            if found is not None and (found.violation, found.travel) < (best.violation, best.travel):
-                best = found
-            if best.feasible:
-                break
-    if (best is None or not best.feasible) and ctx.contiguity and not tree_tried and time.monotonic() < deadline:
+    if (best is None or not best.feasible) and ctx.contiguity and time.monotonic() < deadline:
         found = _tree_plan(ctx, k, rng, time.monotonic() + TREE_SHARE * (deadline - time.monotonic()))
         best = found if found is not None else best
     if (best is None or not best.feasible) and not ctx.contiguity:
