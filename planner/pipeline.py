@@ -22,6 +22,7 @@ from planner.rules import ELECTORAL_LEVELS, RULES
 from planner.scenario import Scenario
 from planner.travel import compute_travel
 from solver.problem import DEFAULT_AREA_COST_VOTER_KM, PlanningProblem, SolveResult
+from solver.pairs import beyond_travel
 
 ProgressCallback = Callable[[str, float], None]
 
@@ -211,7 +212,7 @@ def _travel_bound_missed(problem: PlanningProblem, result: SolveResult) -> list[
         return []
     rows = np.arange(problem.n_units)
     km = problem.distance[rows, result.assignment]
-    beyond = [u for u in rows if problem.weights[u] > 0 and km[u] > problem.max_travel_km + 1e-9]
+    beyond = rows[beyond_travel(problem, rows, result.assignment)].tolist()
     if not beyond:
         return []
     worst = max(beyond, key=lambda u: km[u])

@@ -102,14 +102,20 @@ def _beyond_travel(problem: PlanningProblem, unit: int, distance: float) -> bool
     return problem.max_travel_km is not None and problem.weights[unit] > 0 and distance > problem.max_travel_km + 1e-9
 
 
-def within_travel(problem: PlanningProblem, units: Sequence[int], site: int) -> bool:
-    """Whether ``site`` is within the travel bound of every unit of ``units`` that has voters (the
-    rule :func:`model_pairs` applies pair by pair; always true without a bound)."""
+def beyond_travel(problem: PlanningProblem, units: Sequence[int], sites: Sequence[int] | int) -> np.ndarray:
+    """Per unit of ``units``, served from the matching entry of ``sites`` (or all from one site):
+    whether it has voters beyond the travel bound (the rule :func:`model_pairs` applies pair by
+    pair; never without a bound)."""
+    units = np.asarray(list(units), dtype=int)
     if problem.max_travel_km is None:
-        return True
-    units = list(units)
-    voters = problem.weights[units] > 0
-    return bool((problem.distance[units, site][voters] <= problem.max_travel_km + 1e-9).all())
+        return np.zeros(len(units), dtype=bool)
+    sites = np.broadcast_to(np.asarray(sites, dtype=int), units.shape)
+    return (problem.weights[units] > 0) & (problem.distance[units, sites] > problem.max_travel_km + 1e-9)
+
+
+def within_travel(problem: PlanningProblem, units: Sequence[int], site: int) -> bool:
+    """Whether ``site`` is within the travel bound of every unit of ``units`` that has voters."""
+    return not bool(beyond_travel(problem, units, site).any())
 
 
 def pair_cost(problem: PlanningProblem, unit: int, site: int) -> float:
