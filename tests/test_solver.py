@@ -793,6 +793,24 @@ def test_race_steps_are_in_the_stats_for_the_report(site_units: list[int], engin
         assert any(line.startswith("shared lagrangian relaxation: bound") for line in log)
 
 
+@pytest.mark.parametrize("spare, engine", [(40, "cp-sat"), (400, "highs-full")])
+def test_sites_that_barely_hold_the_voters_race_cp_sat(spare: int, engine: str) -> None:
+    # The p-median shape (no contiguity, no minimum): where the five largest sites leave room for
+    # fewer voters than an average unit holds, a plan is a near-perfect packing, which CP-SAT finds
+    # where HiGHS on the whole model does not, so CP-SAT races beside the pruned route; with room
+    # for four units, HiGHS's whole model does. Either way the plan keeps every rule.
+    total = sum(TIGHT_WEIGHTS)
+    capacity = [-(-(total + spare) // 5)] * 100
+    problem = grid_100(list(range(100)), TIGHT_WEIGHTS, min_voters=0, max_voters=4000, areas=5,
+                       contiguity=False, capacity=capacity)
+    result = solver.solve(problem, time_limit=3, seed=0)
+    assert is_valid(problem, result)
+    log = result.stats["log"]
+    others = {"cp-sat", "highs-full"} - {engine}
+    assert any(line.startswith(f"{engine}: ") for line in log), log
+    assert not any(line.startswith(f"{other}: ") for other in others for line in log), log
+
+
 def test_second_route_goes_to_its_mip_without_the_extra_starts_and_swaps() -> None:
     # Without contiguity, where serving fixed sites is quick, the main route tries more starts and
     # site swaps after its alternation (their time grows with the limit); the race's second route
