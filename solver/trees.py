@@ -41,25 +41,27 @@ def random_tree(members: Sequence[int], edges: Sequence[tuple[int, int]],
     """A random spanning tree (forest, where ``members`` is not connected) of the members, as
     adjacency lists: Kruskal's algorithm on ``edges`` (:func:`inner_edges` of the members, listed
     once for all the trees drawn on one set) in random order."""
-    root = {u: u for u in members}
-
-    def find(x: int) -> int:
-        while root[x] != x:
-            root[x] = root[root[x]]
-            x = root[x]
-        return x
-
     tree: dict[int, list[int]] = {u: [] for u in members}
-    joined = 0
+    root = list(range(max(members) + 1)) if members else []  # by unit id: quicker than a dict here
+    joined, needed = 0, len(members) - 1
+    # the union-find's lookups are written out in the loop: a thousand trees per solve on Validi NE,
+    # where the calls were a third of the drawing's time
     for e in rng.permutation(len(edges)).tolist():
         u, v = edges[e]
-        ru, rv = find(u), find(v)
+        ru = u
+        while root[ru] != ru:  # path halving
+            root[ru] = root[root[ru]]
+            ru = root[ru]
+        rv = v
+        while root[rv] != rv:
+            root[rv] = root[root[rv]]
+            rv = root[rv]
         if ru != rv:
             root[ru] = rv
             tree[u].append(v)
             tree[v].append(u)
             joined += 1
-            if joined == len(members) - 1:
+            if joined == needed:
                 break
     return tree
 
@@ -146,6 +148,7 @@ def recombine(pieces: list[list[int]], weights: np.ndarray, neighbours: Sequence
         return cache[key]
 
     stall = min(stall, STALL_PER_AREA * len(pieces))
+    voters = weights.tolist()  # plain ints: read once per unit of every tree drawn
     idle = 0
     while idle < stall and time.monotonic() < deadline:
         idle += 1
@@ -163,7 +166,7 @@ def recombine(pieces: list[list[int]], weights: np.ndarray, neighbours: Sequence
         edges = inner_edges(union, neighbours)
         for _ in range(trees):
             tree = random_tree(union, edges, rng)
-            parent, order, below = _rooted(tree, union[0], weights)
+            parent, order, below = _rooted(tree, union[0], voters)
             for u, _ in _balanced_cuts(order, below, total, 2, lower, upper):
                 side = _subtree(tree, parent, u)
                 taken = set(side)
@@ -181,9 +184,9 @@ def recombine(pieces: list[list[int]], weights: np.ndarray, neighbours: Sequence
 
 
 def _rooted(tree: dict[int, list[int]], start: int,
-            weights: np.ndarray) -> tuple[dict[int, int], list[int], dict[int, int]]:
+            weights: np.ndarray | Sequence[int]) -> tuple[dict[int, int], list[int], dict[int, int]]:
     """The tree hung from ``start``: each unit's parent, the units top down, and the voters in
-    each unit's subtree."""
+    each unit's subtree (``weights``: voters per unit, an array or a list)."""
     parent = {start: -1}
     order = [start]
     for u in order:
