@@ -804,7 +804,7 @@ def test_sites_that_barely_hold_the_voters_race_cp_sat(spare: int, engine: str) 
     problem = grid_100(list(range(100)), TIGHT_WEIGHTS, min_voters=0, max_voters=4000, areas=5,
                        contiguity=False, capacity=capacity)
     result = solver.solve(problem, time_limit=3, seed=0)
-    assert is_valid(problem, result)
+    assert _valid(problem, result.assignment, contiguity=False)  # areas need not touch here
     log = result.stats["log"]
     others = {"cp-sat", "highs-full"} - {engine}
     assert any(line.startswith(f"{engine}: ") for line in log), log
