@@ -681,7 +681,9 @@ def _race(problem: PlanningProblem, parts: list[Part], hint: dict[int, int], dea
     outcomes = [o for o in settled.values() if not isinstance(o, Exception)]
     log = (_race_log({"cp-sat alone": first}) if first is not None else []) + shared_log + _race_log(settled) + \
         [f"{name}: not started, the race was over or time was up within {QUICK_DELAY_S} s" for name in unstarted] + \
-        [f"{engine.name}: still ending when the race was decided" for engine in engines if engine.is_alive()]
+        [f"{engine.name}: " + ("still ending when the race was decided" if engine.name in stops else
+                               "not started when the race was decided (it waits a moment first)")
+         for engine in engines if engine.is_alive()]
     if any(o.status == "infeasible" for o in outcomes):
         diagnostics = [d for o in outcomes if o.status == "infeasible" for d in getattr(o, "diagnostics", [])]
         return {}, ["infeasible"], None, diagnostics[:1] or [_structure(problem, parts)], {"engine": label, "log": log}
