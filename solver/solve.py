@@ -565,9 +565,10 @@ def _race(problem: PlanningProblem, parts: list[Part], hint: dict[int, int], dea
     size = sum(len(p.units) for p in parts)
     first = None
     large = sum(_pairs(problem, p) for p in parts) > RACE_ALONE_MAX_PAIRS  # CP-SAT gave nothing there
-    if _median_shaped(problem) or not large:
+    median = _median_shaped(problem)
+    if median or not large:
         solo = max(1.0, RACE_AFTER * (deadline - time.monotonic()))
-        if _median_shaped(problem):
+        if median:
             solo = min(solo, MEDIAN_ALONE_MAX_S)
         first = solve_exact(problem, parts, fixed_total=fixed_total, workers=threads,
                             time_limit=max(0.1, min(deadline - time.monotonic(), solo)),
@@ -612,7 +613,7 @@ def _race(problem: PlanningProblem, parts: list[Part], hint: dict[int, int], dea
     limit = max(0.1, deadline - time.monotonic())
     shared = None  # two pruned routes: one Lagrangian relaxation for both (see QUICK_DELAY_S)
     shared_log: list[str] = []
-    if large and not _median_shaped(problem):
+    if large and not median:
         began_relax = time.monotonic()
         try:
             shared = relaxation_for(problem, parts, fixed_total=fixed_total, hint=start_plan or None,
@@ -633,13 +634,13 @@ def _race(problem: PlanningProblem, parts: list[Part], hint: dict[int, int], dea
                             alternate_share=QUICK_ALTERNATE_SHARE, random_seed=seed + 1, extras=False,
                             relaxation=shared, warm_sites_only=problem.contiguity)
 
-    if _median_shaped(problem) and not _packed(problem):
+    if median and not _packed(problem, parts):
         # the capacitated p-median shape: HiGHS on the whole model, from its own search (no hint),
         # instead of CP-SAT, beside the pruned route
         first_engine, label = threading.Thread(name="highs-full", target=run, args=("highs-full", lambda: solve_highs(
             problem, parts, fixed_total=fixed_total, time_limit=limit, objective_of=objective_of,
             on_start=register("highs-full")))), "highs"
-    elif large and not _median_shaped(problem):  # a second pruned route, its alternation cut short, instead of CP-SAT
+    elif large and not median:  # a second pruned route, its alternation cut short, instead of CP-SAT
         first_engine, label = threading.Thread(name="highs-quick", target=run, args=("highs-quick", quick)), "highs+highs"
     else:
         first_engine, label = threading.Thread(name="cp-sat", target=run, args=("cp-sat", lambda: solve_exact(
@@ -727,21 +728,22 @@ def _race_log(results: dict[str, object]) -> list[str]:
     return lines
 
 
-def _packed(problem: PlanningProblem) -> bool:
-    """Whether the largest sites, one per unit, as many as the fixed count of areas, have room for
-    fewer than PACKED_SPARE_UNITS average units' voters beyond all the voters: a plan is then
-    almost a perfect packing of the units into the sites, which CP-SAT finds where HiGHS does not
-    (see :data:`PACKED_SPARE_UNITS`). Forced-closed sites do not count."""
+def _packed(problem: PlanningProblem, parts: list[Part]) -> bool:
+    """Whether the parts' largest sites, one per unit, as many as the fixed count of areas, have
+    room for fewer than PACKED_SPARE_UNITS average units' voters beyond the parts' voters: a plan is
+    then almost a perfect packing of the units into the sites, which CP-SAT finds where HiGHS does
+    not (see :data:`PACKED_SPARE_UNITS`). The parts hold no forced-closed site."""
     if problem.areas is None:
         return False
-    room: dict[int, float] = {}
-    for j in range(problem.n_sites):
-        if j not in problem.forced_closed:
+    room: dict[int, int] = {}
+    for part in parts:
+        for j in part.sites:
             unit = int(problem.site_unit[j])
-            room[unit] = max(room.get(unit, 0.0), float(min(problem.capacity[j], problem.max_voters)))
-    voters = float(problem.weights.sum())
+            room[unit] = max(room.get(unit, 0), min(int(problem.capacity[j]), problem.max_voters))
+    voters = sum(part.voters for part in parts)
+    units = sum(len(part.units) for part in parts)
     spare = sum(sorted(room.values(), reverse=True)[:problem.areas]) - voters
-    return spare < PACKED_SPARE_UNITS * voters / max(1, problem.n_units)
+    return spare < PACKED_SPARE_UNITS * voters / max(1, units)
 
 
 def _median_shaped(problem: PlanningProblem) -> bool:
