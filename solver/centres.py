@@ -89,14 +89,17 @@ def assign_sites(problem: PlanningProblem, parts: Sequence[Part], sites: Sequenc
             start: dict[int, int] | None = None,
             cuts: Sequence[tuple[int, int, list[int]]] = (),
             proven: set[tuple[int, ...]] | None = None,
-            learned: list[tuple[int, int, list[int]]] | None = None) -> dict[int, int] | None:
+            learned: list[tuple[int, int, list[int]]] | None = None,
+            cutoff: float | None = None) -> dict[int, int] | None:
     """The best valid plan found with exactly ``sites`` open by ``deadline``: proven the best when
     time allows, else the best connected plan met (``start``, a valid plan on these sites, at
     least); None when none is found (or none exists: at once when ``sites`` leaves out a site
     forced open or pinned to). ``restrict``: site -> units it may serve;
     ``cuts``: contiguity cuts already known (those that hold here are used, see
     :func:`solver.highs.carried_cuts`); ``learned`` receives the cuts found here; ``proven``
-    receives ``sites`` (sorted) when the plan returned is proven the best on them."""
+    receives ``sites`` (sorted) when the plan returned is proven the best on them. ``cutoff``: only
+    plans of a lower value are looked for (HiGHS's objective bound); ``sites`` then also goes into
+    ``proven`` when HiGHS proves there is none (the plan returned is then ``start``)."""
     import highspy
 
     if not _required(problem, parts) <= set(sites):
@@ -110,6 +113,8 @@ def assign_sites(problem: PlanningProblem, parts: Sequence[Part], sites: Sequenc
     bounds = np.array([1.0 if j in everyone else 0.0 for j in model.open_column])  # these sites, no others
     highs.changeColsBounds(len(columns), columns, bounds, bounds)
     add_cuts(model, carried_cuts(problem, model, cuts))
+    if cutoff is not None and math.isfinite(cutoff):
+        highs.setOptionValue("objective_bound", float(cutoff))
     size = sum(len(p.units) for p in parts)
     best = start
     while not stopped.is_set():
@@ -120,6 +125,10 @@ def assign_sites(problem: PlanningProblem, parts: Sequence[Part], sites: Sequenc
         if best is not None:
             offer_start(model, best)
         run_model(model)
+        if cutoff is not None and _none_below(highs, cutoff):
+            if proven is not None:
+                proven.add(tuple(sorted(sites)))
+            break
         if highs.getInfo().primal_solution_status != 2:
             break
         plan = read_plan(model)
@@ -134,6 +143,20 @@ def assign_sites(problem: PlanningProblem, parts: Sequence[Part], sites: Sequenc
         if learned is not None:
             learned.extend(found)
     return best
+
+
+def _none_below(highs, cutoff: float) -> bool:
+    """Whether HiGHS, run with ``cutoff`` as its objective bound, proved no plan lies below it: the
+    model infeasible, or its search ended with nothing better (HiGHS 1.16 then reports "optimal"
+    with a plan at or above the cut-off, met on the way)."""
+    import highspy
+
+    status = highs.getModelStatus()
+    if status == highspy.HighsModelStatus.kInfeasible:
+        return True
+    info = highs.getInfo()
+    return status == highspy.HighsModelStatus.kOptimal and info.primal_solution_status == 2 and \
+        float(info.objective_function_value) >= cutoff
 
 
 def _recentred(problem: PlanningProblem, parts: Sequence[Part], plan: dict[int, int], fixed_total: int | None) -> list[int]:

@@ -80,6 +80,11 @@ class Relaxation:
     #: distinct sets of sites the relaxation opened on its way, best bound first (starts for the
     #: alternation: a Lagrangian heuristic)
     site_sets: tuple[tuple[int, ...], ...] = ()
+    #: the pairs and costs it was computed on, and each site's best area under the multipliers of
+    #: ``bound`` (with a fixed count, ``bound`` is the ``total`` least of these plus a constant): the
+    #: bound of any set of sites forced open follows (see :mod:`solver.centresets`)
+    data: PairData | None = None
+    site_value: np.ndarray | None = None
 
     def keep(self, upper: float, plan: dict[int, int] | None = None) -> dict[int, set[int]]:
         """Per site, the units it may still serve in a plan better than ``upper``: pairs whose bound
@@ -102,7 +107,9 @@ class Relaxation:
 
 
 @dataclass(frozen=True)
-class _Data:
+class PairData:
+    """The assignment model's pairs as arrays: what the relaxation is computed on."""
+
     units: np.ndarray  # the parts' units (rows)
     sites: np.ndarray  # the parts' sites (columns)
     cost: np.ndarray  # units x sites, inf where the model has no pair
@@ -115,7 +122,7 @@ class _Data:
     total: int | None  # number of areas when fixed
 
 
-def _data(problem: PlanningProblem, parts: Sequence[Part], fixed_total: int | None) -> _Data:
+def _data(problem: PlanningProblem, parts: Sequence[Part], fixed_total: int | None) -> PairData:
     units = np.array(sorted(u for part in parts for u in part.units), dtype=int)
     sites = np.array(sorted(j for part in parts for j in part.sites), dtype=int)
     row = {int(u): r for r, u in enumerate(units.tolist())}
@@ -133,7 +140,7 @@ def _data(problem: PlanningProblem, parts: Sequence[Part], fixed_total: int | No
             lower[c] = 0.0 if part.any_sparse else float(problem.min_voters)
             upper[c] = float(min(problem.capacity[j], problem.max_voters))
     root = np.array([row[int(problem.site_unit[j])] for j in sites.tolist()], dtype=int)
-    return _Data(units, sites, cost, site_cost(problem, fixed_total), keep_offset(problem, parts),
+    return PairData(units, sites, cost, site_cost(problem, fixed_total), keep_offset(problem, parts),
                  problem.weights[units].astype(float), root, lower, upper, fixed_total)
 
 
@@ -152,7 +159,7 @@ class _Shape:
     fits: np.ndarray  # sites whose own unit is a pair and fits in an area there
 
 
-def _shape(data: _Data) -> _Shape:
+def _shape(data: PairData) -> _Shape:
     n, m = data.cost.shape
     columns = np.arange(m)
     allowed = np.isfinite(data.cost)
@@ -166,7 +173,7 @@ def _shape(data: _Data) -> _Shape:
                   root_pair & (own <= data.upper + 1e-9))
 
 
-def _sites_subproblem(data: _Data, u: np.ndarray, shape: _Shape) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _sites_subproblem(data: PairData, u: np.ndarray, shape: _Shape) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For every site at once: the value of its best area under multipliers ``u`` (a continuous
     knapsack: the site's unit, then units by reduced cost per voter while that is negative and
     the area has room, then more while it is under its minimum), the knapsack's dual price per
@@ -261,7 +268,7 @@ def _settled(history: list[float], target: float | None, contiguity: bool) -> bo
     return best - history[-1 - SETTLE_WINDOW] < SETTLE_PROGRESS * max(left, 0.0)
 
 
-def _bound(data: _Data, u: np.ndarray, values: np.ndarray) -> float:
+def _bound(data: PairData, u: np.ndarray, values: np.ndarray) -> float:
     picked = _chosen(values, data.total)
     if data.total is not None and len(picked) < data.total or not np.all(np.isfinite(values[picked])):
         return math.inf  # fewer sites can hold an area than the count asks: no plan at all
@@ -312,17 +319,18 @@ def relax(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total: int |
     site_bound, pair_bound = _fixing(data, bound, values,
                                      np.maximum(0.0, reduced - price[None, :] * data.weight[:, None]))
     order = np.argsort(values, kind="stable")
+    ranking = tuple(int(data.sites[c]) for c in order if math.isfinite(values[c]))
     whole = _whole_units(data, best_u, target, deadline, near) if math.isfinite(bound) and not stopped.is_set() \
         else None
     if whole is not None and whole[0] > bound:
-        bound, _values, site_whole, pair_whole = whole
+        bound, values, site_whole, pair_whole = whole
         site_bound, pair_bound = np.maximum(site_bound, site_whole), np.maximum(pair_bound, pair_whole)
-    ranking = tuple(int(data.sites[c]) for c in order if math.isfinite(values[c]))
     best_sets = tuple(key for key, _ in sorted(site_sets.items(), key=lambda item: -item[1])[:SITE_SETS])
-    return Relaxation(bound, ranking, site_bound, pair_bound, data.units, data.sites, data.root, best_sets)
+    return Relaxation(bound, ranking, site_bound, pair_bound, data.units, data.sites, data.root, best_sets,
+                      data, values)
 
 
-def _fixing(data: _Data, bound: float, values: np.ndarray, extra: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _fixing(data: PairData, bound: float, values: np.ndarray, extra: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The bound with each site forced open, and with each pair forced: the site's, plus ``extra``
     (units x sites: how much more the site's area costs with the unit in it)."""
     m = len(values)
@@ -342,7 +350,7 @@ def _fixing(data: _Data, bound: float, values: np.ndarray, extra: np.ndarray) ->
     return site_bound, pair_bound
 
 
-def _whole_units(data: _Data, u: np.ndarray, target: float | None, deadline: float, near: bool):
+def _whole_units(data: PairData, u: np.ndarray, target: float | None, deadline: float, near: bool):
     """The subgradient again from ``u``, each site's area now made of whole units (see
     :mod:`solver.knapsack`): its bound, site values, and the bounds of forcing each site and pair,
     or None where the tables would be too large. The site ranking and site sets stay those of the

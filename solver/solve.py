@@ -632,7 +632,7 @@ def _race(problem: PlanningProblem, parts: list[Part], hint: dict[int, int], dea
         return solve_pruned(problem, parts, fixed_total=fixed_total, time_limit=max(0.1, deadline - time.monotonic()),
                             hint=start_plan or None, objective_of=objective_of, on_start=register("highs-quick"),
                             alternate_share=QUICK_ALTERNATE_SHARE, random_seed=seed + 1, extras=False,
-                            relaxation=shared, warm_sites_only=problem.contiguity)
+                            relaxation=shared, warm_sites_only=problem.contiguity, site_sets=False)
 
     if median and not _packed(problem, parts):
         # the capacitated p-median shape: HiGHS on the whole model, from its own search (no hint),

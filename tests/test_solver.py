@@ -746,7 +746,8 @@ def test_pruned_mip_serving_split_plans_matches_the_listing() -> None:
         listed = solve_partition(problem, parts, fixed_total=problem.areas, deadline=time.monotonic() + 30,
                                  list_until=time.monotonic() + 20)
         assert listed is not None and listed.status == "optimal"
-        outcome = solve_pruned(problem, parts, fixed_total=problem.areas, time_limit=30,
+        # the MIP's paths (the search over site sets would prove these before any MIP)
+        outcome = solve_pruned(problem, parts, fixed_total=problem.areas, time_limit=30, site_sets=False,
                                objective_of=lambda plan, problem=problem: _objective(problem, plan))
         _assert_proven_optimum(problem, outcome, listed.objective)
         served += sum("served in one piece" in line for line in outcome.log)
@@ -822,6 +823,7 @@ def test_second_route_goes_to_its_mip_without_the_extra_starts_and_swaps() -> No
     logs = {}
     for extras in (True, False):
         outcome = solve_pruned(problem, split_parts(problem), fixed_total=5, time_limit=20, extras=extras,
+                               site_sets=False,  # which would prove it before any of this
                                objective_of=lambda plan: _objective(problem, plan))
         assert outcome.status == "optimal"
         logs[extras] = outcome.log
