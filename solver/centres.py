@@ -55,7 +55,7 @@ def starting_sites(problem: PlanningProblem, parts: Sequence[Part], ranking: Seq
     pool = ranked[:max(3 * wanted, wanted + 1)] if spread else ranked
     chosen: list[int] = []
     used_units: set[int] = set()
-    for j in sorted(_required(problem, parts)):  # in every valid plan: forced open, or pinned to
+    for j in sorted(required_sites(problem, parts)):  # in every valid plan: forced open, or pinned to
         if j in part_of and int(problem.site_unit[j]) not in used_units:
             chosen.append(j)
             used_units.add(int(problem.site_unit[j]))
@@ -102,7 +102,7 @@ def assign_sites(problem: PlanningProblem, parts: Sequence[Part], sites: Sequenc
     ``proven`` when HiGHS proves there is none (the plan returned is then ``start``)."""
     import highspy
 
-    if not _required(problem, parts) <= set(sites):
+    if not required_sites(problem, parts) <= set(sites):
         return None  # a site forced open or pinned to is left out: no valid plan (its start is none either)
     everyone = restrict or {j: set(part.units) for part in parts for j in part.sites if j in set(sites)}
     # with contiguity, restarts at the root slowed these small fixed-site models (see solver.prune)
@@ -193,7 +193,7 @@ def _serves_all(problem: PlanningProblem, site: int, members: Sequence[int]) -> 
     return bool(np.isfinite(problem.distance[list(members), site]).all()) and within_travel(problem, members, site)
 
 
-def _required(problem: PlanningProblem, parts: Sequence[Part]) -> set[int]:
+def required_sites(problem: PlanningProblem, parts: Sequence[Part]) -> set[int]:
     """Sites every valid plan of the parts opens: those forced open, and those a unit is pinned to."""
     sites = {j for part in parts for j in part.sites if j in problem.forced_open}
     return sites | {int(problem.pinned[u]) for part in parts for u in part.units if u in problem.pinned}

@@ -26,8 +26,7 @@ each set is close to its own optimum). Measured on the Validi states with contig
 ``solve(problem, time_limit=120)`` (seeds 0 and 1): WV proven in 0.35 s instead of 9.9, OK in
 1.6-1.7 instead of 11.3, KS 1.4-1.6 instead of 5.8, IA 0.65 instead of 3.0, AR 0.6 instead of
 2.6, NE 0.6 instead of 0.87, ID 0.14 instead of 0.36. With six and seven areas (LA, AL) the sets
-under the best value run into millions and the search stops at MAX_SETS, after finding a plan
-(AL: 0.2% above the optimum), which the MIP then starts from.
+under the best value run into millions: the search is left to counts up to MAX_AREAS.
 """
 
 from __future__ import annotations
@@ -40,12 +39,17 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from solver.centres import assign_sites
+from solver.centres import assign_sites, required_sites
 from solver.lagrange import PairData, Relaxation
 from solver.parts import Part
 from solver.problem import PlanningProblem
 
-#: Sets listed at most; beyond, the search is not tried (listing them alone would take too long).
+#: Areas at most: with more, the sets that could hold a better plan run into millions (Validi LA,
+#: six areas: 2.2 million at the optimum's value) and the search ends on MAX_SETS after its first
+#: passes, whose MIPs were time lost: 1.0 s on LA, 8.9 on AL (seven), 3.0 on the 49-unit commune
+#: with twelve (proven in 6.9 s instead of 4.9).
+MAX_AREAS = 5
+#: Sets listed at most in one pass; beyond, the search ends (listing them alone would take too long).
 MAX_SETS = 50_000
 #: Sets bounded at once in the first evaluation (memory: this x units x k numbers).
 CHUNK = 2_000
@@ -60,12 +64,14 @@ GUESS = 0.03
 AIM_ABOVE = 0.05
 #: The first pass's gap above the relaxation's bound (a share of it), doubled at each pass.
 FIRST_GAP = 0.005
+#: Relative slack at the edges of a pass (see :func:`search_sets`).
+EDGE = 1e-9
 
 
 @dataclass
 class SetSearch:
-    """What the search ended with: the best plan and its value, whether it is proven optimal, and
-    how many sets each stage settled (for the report)."""
+    """The search's state, and what it ended with: the best plan and its value, whether it is
+    proven optimal, how many sets were listed and served, and its report line."""
 
     plan: dict[int, int] | None
     value: float
@@ -189,14 +195,15 @@ def search_sets(problem: PlanningProblem, parts: Sequence[Part], relaxation: Rel
                 best: dict[int, int] | None, objective_of: Callable[[dict[int, int]], float], deadline: float,
                 stopped: threading.Event, cuts: list[tuple[int, int, list[int]]]) -> SetSearch | None:
     """The search of the module text from the best plan known (``best``, or None); None where it
-    does not apply (no site values in the relaxation, or the first pass would list more than
-    MAX_SETS sets). The sets are taken in passes, each listing those whose first bound lies within
+    does not apply (more than MAX_AREAS areas, no site values in the relaxation, or the first pass
+    would list more than MAX_SETS sets). The sets are taken in passes, each listing those whose first bound lies within
     a gap above the relaxation's bound that doubles from FIRST_GAP, up to the best plan's value: a
     poor starting plan would list too many at once, and the first passes usually find the optimum.
     ``cuts``: contiguity cuts known; those found here are added to it."""
     began = time.monotonic()
     data, values = relaxation.data, relaxation.site_value
-    if data is None or values is None or data.total != fixed_total or not math.isfinite(relaxation.bound):
+    if data is None or values is None or data.total != fixed_total or not math.isfinite(relaxation.bound) or \
+            fixed_total > MAX_AREAS:
         return None
     best_value = objective_of(best) if best else math.inf
     base = relaxation.bound - float(np.sort(values)[:fixed_total].sum())
@@ -206,13 +213,14 @@ def search_sets(problem: PlanningProblem, parts: Sequence[Part], relaxation: Rel
     gap, covered = FIRST_GAP, -math.inf  # sets whose first bound is at most ``covered`` are settled
     while True:
         limit = min(search.value, relaxation.bound + gap * scale)
-        sets = list_sets(values, fixed_total, limit - base)
+        # a hair above the limits: a set on the edge is listed twice rather than never (sums rounded)
+        sets = list_sets(values, fixed_total, limit - base + EDGE * scale)
         if sets is None:
             if search.listed == 0:
                 return None
             break
         first = base + values[sets].sum(axis=1)
-        sets = sets[first > covered]
+        sets = sets[first > covered - EDGE * scale]
         if required:
             sets = sets[np.isin(sets, list(required)).sum(axis=1) == len(required)]
         search.listed += len(sets)
@@ -282,7 +290,5 @@ def _serve(problem: PlanningProblem, parts: Sequence[Part], relaxation: Relaxati
 
 def _required_columns(problem: PlanningProblem, parts: Sequence[Part], data: PairData) -> set[int]:
     """Columns of the sites every valid plan opens (forced open, or a unit pinned to them)."""
-    from solver.centres import _required
-
     column = {int(j): c for c, j in enumerate(data.sites.tolist())}
-    return {column[j] for j in _required(problem, parts) if j in column}
+    return {column[j] for j in required_sites(problem, parts) if j in column}
