@@ -141,7 +141,7 @@ def _data(problem: PlanningProblem, parts: Sequence[Part], fixed_total: int | No
             upper[c] = float(min(problem.capacity[j], problem.max_voters))
     root = np.array([row[int(problem.site_unit[j])] for j in sites.tolist()], dtype=int)
     return PairData(units, sites, cost, site_cost(problem, fixed_total), keep_offset(problem, parts),
-                 problem.weights[units].astype(float), root, lower, upper, fixed_total)
+                    problem.weights[units].astype(float), root, lower, upper, fixed_total)
 
 
 @dataclass(frozen=True)
