@@ -253,7 +253,7 @@ def alternate(problem: PlanningProblem, parts: Sequence[Part], starts: Sequence[
             if spent and not problem.contiguity:
                 step = min(step, max(OUTLIER_MIN_S, OUTLIER_FACTOR * statistics.median(spent)))
             plan = assign_sites(problem, parts, current, min(deadline, now + step), stopped, start=plan,
-                                restrict=_allowed(problem, current, restrict, plan) if restrict else None,
+                                restrict=narrowed(problem, current, restrict, plan) if restrict else None,
                                 proven=proven, cuts=learned, learned=learned)
             spent.append(time.monotonic() - now)
             if timings is not None:
@@ -267,7 +267,7 @@ def alternate(problem: PlanningProblem, parts: Sequence[Part], starts: Sequence[
     return best, best_value
 
 
-def _allowed(problem: PlanningProblem, sites: Sequence[int], restrict: dict[int, set[int]],
+def narrowed(problem: PlanningProblem, sites: Sequence[int], restrict: dict[int, set[int]],
              plan: dict[int, int] | None) -> dict[int, set[int]]:
     """``restrict`` narrowed to ``sites``, each with its own unit and the units ``plan`` gives it."""
     out = {j: set(restrict.get(j, ())) | {int(problem.site_unit[j])} for j in sites}
@@ -375,7 +375,7 @@ def swap_sites(problem: PlanningProblem, parts: Sequence[Part], plan: dict[int, 
                     return best, best_value
                 trial = [x for x in sites if x != j] + [s]
                 found = assign_sites(problem, parts, trial, min(deadline, time.monotonic() + step_limit), stopped,
-                                     restrict=_allowed(problem, trial, restrict, None) if restrict else None)
+                                     restrict=narrowed(problem, trial, restrict, None) if restrict else None)
                 if found is not None and objective_of(found) < best_value - 1e-9 * max(1.0, abs(best_value)):
                     best, best_value, improved = found, objective_of(found), True
                     break

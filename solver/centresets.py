@@ -39,7 +39,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from solver.centres import assign_sites, required_sites
+from solver.centres import assign_sites, narrowed, required_sites
 from solver.lagrange import PairData, Relaxation
 from solver.parts import Part
 from solver.problem import PlanningProblem
@@ -88,7 +88,10 @@ def list_sets(values: np.ndarray, k: int, limit: float, cap: int = MAX_SETS) -> 
     ranked = values[order].tolist()
     if len(ranked) < k or not all(math.isfinite(v) for v in ranked[:k]):
         return np.zeros((0, k), dtype=int)
-    # least the last ``r`` picks can add after position a: the r values right after it
+    # least the last ``rest`` picks can add after position a: the values right after it (prefix sums)
+    prefix = [0.0]
+    for v in ranked:
+        prefix.append(prefix[-1] + v)
     out: list[tuple[int, ...]] = []
     chosen: list[int] = []
 
@@ -99,7 +102,7 @@ def list_sets(values: np.ndarray, k: int, limit: float, cap: int = MAX_SETS) -> 
             return len(out) <= cap
         rest = k - depth - 1
         for a in range(begin, len(ranked) - rest):
-            least = total + ranked[a] + sum(ranked[a + 1:a + 1 + rest])
+            least = total + prefix[a + 1 + rest] - prefix[a]
             if not least <= limit:
                 break
             chosen.append(a)
@@ -210,6 +213,7 @@ def search_sets(problem: PlanningProblem, parts: Sequence[Part], relaxation: Rel
     required = _required_columns(problem, parts, data)
     search = SetSearch(best, best_value, False)
     scale = max(1.0, abs(relaxation.bound))
+    most = base + float(np.sort(values)[-fixed_total:].sum())  # the highest first bound of any set
     gap, covered = FIRST_GAP, -math.inf  # sets whose first bound is at most ``covered`` are settled
     while True:
         limit = min(search.value, relaxation.bound + gap * scale)
@@ -224,10 +228,10 @@ def search_sets(problem: PlanningProblem, parts: Sequence[Part], relaxation: Rel
         if required:
             sets = sets[np.isin(sets, list(required)).sum(axis=1) == len(required)]
         search.listed += len(sets)
-        if not _serve(problem, parts, relaxation, sets, search, objective_of, deadline, stopped, cuts):
+        if not _serve(problem, parts, relaxation, sets, search, objective_of, deadline, stopped, cuts, scale):
             break
         covered = limit
-        if limit >= search.value or limit >= base + float(np.sort(values)[-fixed_total:].sum()):
+        if limit >= search.value or limit >= most:
             search.proven = search.plan is not None  # every set that could hold a better plan is settled
             break
         gap *= 2
@@ -238,13 +242,12 @@ def search_sets(problem: PlanningProblem, parts: Sequence[Part], relaxation: Rel
 
 def _serve(problem: PlanningProblem, parts: Sequence[Part], relaxation: Relaxation, sets: np.ndarray,
            search: SetSearch, objective_of: Callable[[dict[int, int]], float], deadline: float,
-           stopped: threading.Event, cuts: list[tuple[int, int, list[int]]]) -> bool:
+           stopped: threading.Event, cuts: list[tuple[int, int, list[int]]], scale: float) -> bool:
     """Bound ``sets`` and serve those their bounds leave, lowest bound first, improving ``search``;
     whether every one was settled (False: time ran out or the search was stopped). The subgradient
     steps run on the BATCH lowest sets at a time, when the next set to serve has not had them: the
     first sets served usually lower the cut-off enough to settle the others by their first bound."""
     data = relaxation.data
-    scale = max(1.0, abs(relaxation.bound))
     bounds = first_bounds(data, sets)
     stepped = np.zeros(len(sets), dtype=bool)
     open_rows = np.ones(len(sets), dtype=bool)  # not settled yet
@@ -272,8 +275,7 @@ def _serve(problem: PlanningProblem, parts: Sequence[Part], relaxation: Relaxati
         sites = [int(data.sites[c]) for c in sets[row].tolist()]
         if search.plan is not None and kept[0] != search.value:  # the pairs a better plan may use
             kept = (search.value, relaxation.keep(search.value, search.plan))
-        restrict = None if kept[1] is None else \
-            {j: set(kept[1].get(j, ())) | {int(problem.site_unit[j])} for j in sites}
+        restrict = None if kept[1] is None else narrowed(problem, sites, kept[1], None)
         proven: set[tuple[int, ...]] = set()
         plan = assign_sites(problem, parts, sites, deadline, stopped, restrict=restrict, cuts=cuts, learned=cuts,
                             proven=proven, cutoff=trial)
