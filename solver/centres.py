@@ -20,7 +20,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from solver.highs import add_cuts, build, carried_cuts, offer_start, read_plan, run_model, separator_cuts, stop_when
+from solver.highs import (Separators, add_cuts, build, carried_cuts, offer_start, read_plan, run_model, separator_cuts,
+                          stop_when)
 from solver.pairs import pair_cost, site_cost, within_travel
 from solver.parts import Part
 from solver.problem import PlanningProblem
@@ -90,7 +91,7 @@ def assign_sites(problem: PlanningProblem, parts: Sequence[Part], sites: Sequenc
             cuts: Sequence[tuple[int, int, list[int]]] = (),
             proven: set[tuple[int, ...]] | None = None,
             learned: list[tuple[int, int, list[int]]] | None = None,
-            cutoff: float | None = None) -> dict[int, int] | None:
+            cutoff: float | None = None, separators: Separators | None = None) -> dict[int, int] | None:
     """The best valid plan found with exactly ``sites`` open by ``deadline``: proven the best when
     time allows, else the best connected plan met (``start``, a valid plan on these sites, at
     least); None when none is found (or none exists: at once when ``sites`` leaves out a site
@@ -99,14 +100,16 @@ def assign_sites(problem: PlanningProblem, parts: Sequence[Part], sites: Sequenc
     :func:`solver.highs.carried_cuts`); ``learned`` receives the cuts found here; ``proven``
     receives ``sites`` (sorted) when the plan returned is proven the best on them. ``cutoff``: only
     plans of a lower value are looked for (HiGHS's objective bound); ``sites`` then also goes into
-    ``proven`` when HiGHS proves there is none (the plan returned is then ``start``)."""
+    ``proven`` when HiGHS proves there is none (the plan returned is then ``start``).
+    ``separators``: see :func:`solver.highs.build`."""
     import highspy
 
     if not required_sites(problem, parts) <= set(sites):
         return None  # a site forced open or pinned to is left out: no valid plan (its start is none either)
     everyone = restrict or {j: set(part.units) for part in parts for j in part.sites if j in set(sites)}
     # with contiguity, restarts at the root slowed these small fixed-site models (see solver.prune)
-    model = build(problem, parts, len(sites), restrict=everyone, restarts=not problem.contiguity)
+    model = build(problem, parts, len(sites), restrict=everyone, restarts=not problem.contiguity,
+                  separators=separators)
     highs = model.highs
     stop_when(highs, stopped.is_set)  # a race stopped: end this run too
     columns = np.array(list(model.open_column.values()), dtype=np.int32)

@@ -31,6 +31,9 @@ under the best value run into millions: the search is left to counts up to MAX_A
 
 from __future__ import annotations
 
+import bisect
+import heapq
+import itertools
 import math
 import threading
 import time
@@ -40,17 +43,21 @@ from typing import Callable, Sequence
 import numpy as np
 
 from solver.centres import assign_sites, narrowed, required_sites
-from solver.lagrange import PairData, Relaxation
+from solver.highs import Separators
+from solver.lagrange import PairData, Relaxation, Shape, sites_subproblem, subproblem_shape
 from solver.parts import Part
 from solver.problem import PlanningProblem
 
-#: Areas at most: with more, the sets that could hold a better plan run into millions (Validi LA,
-#: six areas: 2.2 million at the optimum's value) and the search ends on MAX_SETS after its first
-#: passes, whose MIPs were time lost: 1.0 s on LA, 8.9 on AL (seven), 3.0 on the 49-unit commune
-#: with twelve (proven in 6.9 s instead of 4.9).
-MAX_AREAS = 5
-#: Sets listed at most in one pass; beyond, the search ends (listing them alone would take too long).
-MAX_SETS = 50_000
+#: Areas at most (see the module text): tentative.
+MAX_AREAS = 7
+#: Sets a node lists at most; where more lie under its limit, it branches instead.
+NODE_SETS = 3_000
+#: Subgradient steps of the node bounds: at the root (from the relaxation's multipliers) and at
+#: every other node (from its parent's); each aims NODE_ABOVE (share of the bound) above the best
+#: value, to pass it rather than stop just short.
+ROOT_STEPS = 100
+NODE_STEPS = 20
+NODE_ABOVE = 0.02
 #: Sets bounded at once in the first evaluation (memory: this x units x k numbers).
 CHUNK = 2_000
 #: Subgradient steps on the sets the first evaluation leaves, BATCH sets at a time; the step halves
@@ -58,14 +65,22 @@ CHUNK = 2_000
 STEPS = 60
 STALL = 5
 BATCH = 256
-#: A set is first served with a cut-off at most this share above its bound (see :func:`_serve`).
-GUESS = 0.03
-#: A subgradient step aims at most this share above the set's bound.
+#: A set is first served with a cut-off at most this share above its bound (see :meth:`_Tree._serve`).
+GUESS = 0.05
+#: While the best value lies more than PROBE_GAP (share of the bound) above the lowest bound, the
+#: lowest set is served first, its trials following one another at once until it gives a plan (see
+#: :meth:`_Tree.run`): at most PROBES sets are served so.
+PROBE_GAP = 0.05
+PROBES = 3
+#: A subgradient step aims at most this share above the bound (no plan known yet).
 AIM_ABOVE = 0.05
-#: The first pass's gap above the relaxation's bound (a share of it), doubled at each pass.
-FIRST_GAP = 0.005
-#: Relative slack at the edges of a pass (see :func:`search_sets`).
+#: A node's first listing reaches this share of the relaxation's bound above its own bound; each
+#: next one twice as far.
+FIRST_GAP = 0.05
+#: Relative slack at the edge of a listing: a set on the edge is listed twice rather than never.
 EDGE = 1e-9
+
+_COUNTER = itertools.count()  # ties in the queue: first come, first taken
 
 
 @dataclass
@@ -81,7 +96,7 @@ class SetSearch:
     log: list[str] = field(default_factory=list)
 
 
-def list_sets(values: np.ndarray, k: int, limit: float, cap: int = MAX_SETS) -> np.ndarray | None:
+def list_sets(values: np.ndarray, k: int, limit: float, cap: int = NODE_SETS) -> np.ndarray | None:
     """Every set of ``k`` columns whose ``values`` add up to at most ``limit``, one row each
     (columns in increasing value), or None when there are more than ``cap``."""
     order = np.argsort(values, kind="stable")
@@ -97,9 +112,12 @@ def list_sets(values: np.ndarray, k: int, limit: float, cap: int = MAX_SETS) -> 
 
     def extend(begin: int, total: float) -> bool:
         depth = len(chosen)
-        if depth == k:
-            out.append(tuple(chosen))
-            return len(out) <= cap
+        if depth == k - 1:  # the last pick: every value from ``begin`` up to what the limit leaves
+            end = bisect.bisect_right(ranked, limit - total, begin)
+            if len(out) + end - begin > cap:
+                return False
+            out.extend((*chosen, a) for a in range(begin, end))
+            return True
         rest = k - depth - 1
         for a in range(begin, len(ranked) - rest):
             least = total + prefix[a + 1 + rest] - prefix[a]
@@ -160,10 +178,13 @@ def _evaluate(data: PairData, sets: np.ndarray, mu: np.ndarray) -> tuple[np.ndar
     return total, target - load
 
 
-def _ascend(data: PairData, sets: np.ndarray, bounds: np.ndarray, cutoff: float, steps: int) -> np.ndarray:
-    """Subgradient steps on the multipliers of each set, aimed just above ``cutoff``."""
+def _ascend(data: PairData, sets: np.ndarray, bounds: np.ndarray, cutoff: float,
+            steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """Subgradient steps on the multipliers of each set, aimed just above ``cutoff``: the best
+    bounds, and the multipliers that gave them (zero where the first bound stays the best)."""
     count, k = sets.shape
     mu = np.zeros((count, k))
+    best_mu = np.zeros((count, k))
     best = bounds.copy()
     scale = np.ones(count)
     waited = np.zeros(count, dtype=int)
@@ -177,6 +198,7 @@ def _ascend(data: PairData, sets: np.ndarray, bounds: np.ndarray, cutoff: float,
         value, gradient = _evaluate(data, sets[index], mu[index])
         better = value > best[index]
         best[index] = np.fmax(best[index], value)
+        best_mu[index[better]] = mu[index[better]]
         waited[index] = np.where(better, 0, waited[index] + 1)
         halve = waited[index] >= STALL
         scale[index] = np.where(halve, scale[index] / 2, scale[index])
@@ -191,103 +213,275 @@ def _ascend(data: PairData, sets: np.ndarray, bounds: np.ndarray, cutoff: float,
         mu[index] = np.where(unbounded[index], np.maximum(mu[index] + step[:, None] * gradient, 0.0),
                              mu[index] + step[:, None] * gradient)
         live[index] = moving & (best[index] < cutoff)
-    return best
+    return best, best_mu
+
+
+def set_pairs(data: PairData, row: Sequence[int], mu: np.ndarray, level: float) -> dict[int, set[int]]:
+    """Per site of the set (``row``: columns), the units it may serve in a plan on that set below
+    ``level``: the set's bound under multipliers ``mu`` (:func:`_evaluate`) plus what putting the
+    unit there costs above its cheapest site of the set stays at most ``level``. Each site's own unit
+    stays with it (every plan on the set has it there)."""
+    sets = np.array([row], dtype=int)
+    bound = float(_evaluate(data, sets, mu[None, :])[0][0])
+    cost = data.cost[:, sets[0]]
+    reduced = cost - mu[None, :] * data.weight[:, None]
+    roots = data.root[sets[0]]
+    reduced[roots, :] = np.inf
+    reduced[roots, np.arange(len(row))] = cost[roots, np.arange(len(row))] - mu * data.weight[roots]
+    with np.errstate(invalid="ignore"):  # a row of inf: a unit none of the set may serve
+        extra = reduced - reduced.min(axis=1, keepdims=True)
+    allowed = bound + extra <= level + 1e-7 * max(1.0, abs(level))
+    return {int(data.sites[c]): {int(data.units[i]) for i in np.nonzero(allowed[:, position])[0].tolist()}
+            for position, c in enumerate(row)}
+
+
+@dataclass
+class _Node:
+    """Sets of sites that open ``opened`` (columns) and none of ``closed``, bounded by the
+    relaxation under multipliers ``u``: ``bound``, the multipliers' sum and the opened sites'
+    values plus the least values of the sites still free; ``free``: each site's value under ``u``
+    (inf for those already decided), ``gap``: how far above ``bound`` its next listing reaches."""
+
+    opened: tuple[int, ...]
+    closed: frozenset[int]
+    u: np.ndarray
+    free: np.ndarray
+    bound: float
+    gap: float
 
 
 def search_sets(problem: PlanningProblem, parts: Sequence[Part], relaxation: Relaxation, *, fixed_total: int,
                 best: dict[int, int] | None, objective_of: Callable[[dict[int, int]], float], deadline: float,
                 stopped: threading.Event, cuts: list[tuple[int, int, list[int]]]) -> SetSearch | None:
     """The search of the module text from the best plan known (``best``, or None); None where it
-    does not apply (more than MAX_AREAS areas, no site values in the relaxation, or the first pass
-    would list more than MAX_SETS sets). The sets are taken in passes, each listing those whose first bound lies within
-    a gap above the relaxation's bound that doubles from FIRST_GAP, up to the best plan's value: a
-    poor starting plan would list too many at once, and the first passes usually find the optimum.
+    does not apply (more than MAX_AREAS areas, or no multipliers in the relaxation). Best first over
+    one queue of nodes (sites open and closed so far, see :func:`_expand`) and of whole sets (see
+    :func:`_serve`): the lowest bound is taken next, until none is below the best value.
     ``cuts``: contiguity cuts known; those found here are added to it."""
     began = time.monotonic()
-    data, values = relaxation.data, relaxation.site_value
-    if data is None or values is None or data.total != fixed_total or not math.isfinite(relaxation.bound) or \
+    data, u = relaxation.data, relaxation.multipliers
+    if data is None or u is None or data.total != fixed_total or not math.isfinite(relaxation.bound) or \
             fixed_total > MAX_AREAS:
         return None
-    best_value = objective_of(best) if best else math.inf
-    base = relaxation.bound - float(np.sort(values)[:fixed_total].sum())
-    required = _required_columns(problem, parts, data)
-    search = SetSearch(best, best_value, False)
-    scale = max(1.0, abs(relaxation.bound))
-    most = base + float(np.sort(values)[-fixed_total:].sum())  # the highest first bound of any set
-    gap, covered = FIRST_GAP, -math.inf  # sets whose first bound is at most ``covered`` are settled
-    while True:
-        limit = min(search.value, relaxation.bound + gap * scale)
-        # a hair above the limits: a set on the edge is listed twice rather than never (sums rounded)
-        sets = list_sets(values, fixed_total, limit - base + EDGE * scale)
-        if sets is None:
-            if search.listed == 0:
-                return None
-            break
-        first = base + values[sets].sum(axis=1)
-        sets = sets[first > covered - EDGE * scale]
-        if required:
-            sets = sets[np.isin(sets, list(required)).sum(axis=1) == len(required)]
-        search.listed += len(sets)
-        if not _serve(problem, parts, relaxation, sets, search, objective_of, deadline, stopped, cuts, scale):
-            break
-        covered = limit
-        if limit >= search.value or limit >= most:
-            search.proven = search.plan is not None  # every set that could hold a better plan is settled
-            break
-        gap *= 2
-    search.log.append(f"site sets: {search.listed} listed, {search.served} served, "
+    search = SetSearch(best, objective_of(best) if best else math.inf, False)
+    tree = _Tree(problem, parts, relaxation, search, objective_of, deadline, stopped, cuts,
+                 max(1.0, abs(relaxation.bound)), fixed_total)
+    opened = tuple(sorted(_required_columns(problem, parts, data)))
+    if len(opened) <= fixed_total:
+        tree.add_node(opened, frozenset(), u, ROOT_STEPS, relaxation.bound)
+    search.proven = tree.run() and search.plan is not None
+    search.log.append(f"site sets: {tree.nodes} nodes, {search.listed} sets listed, {search.served} served, "
                       f"{'optimum proven' if search.proven else 'not all settled'}, {time.monotonic() - began:.2f} s")
     return search
 
 
-def _serve(problem: PlanningProblem, parts: Sequence[Part], relaxation: Relaxation, sets: np.ndarray,
-           search: SetSearch, objective_of: Callable[[dict[int, int]], float], deadline: float,
-           stopped: threading.Event, cuts: list[tuple[int, int, list[int]]], scale: float) -> bool:
-    """Bound ``sets`` and serve those their bounds leave, lowest bound first, improving ``search``;
-    whether every one was settled (False: time ran out or the search was stopped). The subgradient
-    steps run on the BATCH lowest sets at a time, when the next set to serve has not had them: the
-    first sets served usually lower the cut-off enough to settle the others by their first bound."""
-    data = relaxation.data
-    bounds = first_bounds(data, sets)
-    stepped = np.zeros(len(sets), dtype=bool)
-    open_rows = np.ones(len(sets), dtype=bool)  # not settled yet
-    kept: tuple[float, dict[int, set[int]] | None] = (math.nan, None)
-    while True:
-        cutoff = search.value - 1e-7 * max(1.0, abs(search.value)) if math.isfinite(search.value) else math.inf
-        candidates = np.nonzero(open_rows & (bounds < cutoff))[0]
-        if len(candidates) == 0:
-            return True
-        if stopped.is_set() or time.monotonic() >= deadline - 0.05:
-            return False
-        row = int(candidates[np.argmin(bounds[candidates])])
-        if not stepped[row]:
-            waiting = candidates[~stepped[candidates]]
-            batch = waiting[np.argsort(bounds[waiting], kind="stable")[:BATCH]]
-            bounds[batch] = _ascend(data, sets[batch], bounds[batch], cutoff, STEPS)
-            stepped[batch] = True
-            continue
-        # a cut-off far above the set's bound makes HiGHS search long for the set's own optimum: a
-        # nearer one first, and when nothing lies below it, that is the set's new bound (with no
-        # plan known yet, none: the set may hold no plan at all)
-        first = float(bounds[row])
-        trial = min(cutoff, first + GUESS * max(scale, abs(first))) \
-            if math.isfinite(first) and math.isfinite(cutoff) else cutoff
-        sites = [int(data.sites[c]) for c in sets[row].tolist()]
-        if search.plan is not None and kept[0] != search.value:  # the pairs a better plan may use
-            kept = (search.value, relaxation.keep(search.value, search.plan))
-        restrict = None if kept[1] is None else narrowed(problem, sites, kept[1], None)
+class _Tree:
+    """The queue of the search and what it works on (see :func:`search_sets`)."""
+
+    def __init__(self, problem: PlanningProblem, parts: Sequence[Part], relaxation: Relaxation, search: SetSearch,
+                 objective_of: Callable[[dict[int, int]], float], deadline: float, stopped: threading.Event,
+                 cuts: list[tuple[int, int, list[int]]], scale: float, total: int) -> None:
+        self.problem, self.parts, self.relaxation, self.search = problem, parts, relaxation, search
+        self.objective_of, self.deadline, self.stopped, self.cuts = objective_of, deadline, stopped, cuts
+        self.scale, self.total = scale, total
+        self.data = relaxation.data
+        self.shape = subproblem_shape(self.data)
+        self.queue: list[tuple[float, int, _Node]] = []  # nodes
+        # sets with their bound after the steps, their multipliers and their next trial's guess
+        self.sets: list[tuple[float, int, tuple[tuple[int, ...], np.ndarray, float]]] = []
+        self.unstepped: list[tuple[float, int, tuple[int, ...]]] = []  # sets with their first bound only
+        self.seen: set[tuple[int, ...]] = set()  # sets queued once (settled, or still in a queue)
+        self.nodes = 0
+        self.kept: tuple[float, dict[int, set[int]] | None] = (math.nan, None)
+        self.separators: Separators = {}
+        self.probes = 0
+
+    def cutoff(self) -> float:
+        value = self.search.value
+        return value - 1e-7 * max(1.0, abs(value)) if math.isfinite(value) else math.inf
+
+    def run(self) -> bool:
+        """Take the queues lowest bound first; whether every set that could hold a better plan was
+        settled (False: time ran out or the search was stopped). A set with its first bound only
+        gets the subgradient steps when it comes first, together with the BATCH lowest such: the
+        sets served first usually lower the cut-off enough to settle most others by that bound.
+        While the best value lies more than PROBE_GAP above the lowest bound, the lowest set is
+        served before any node (a probe, see :meth:`_serve`): a good plan early settles most of
+        the rest by their bounds."""
+        while True:
+            cutoff = self.cutoff()
+            node, stepped, unstepped = (queue[0][0] if queue else math.inf
+                                        for queue in (self.queue, self.sets, self.unstepped))
+            low = min(node, stepped, unstepped)
+            if low >= cutoff:
+                return True
+            if self.stopped.is_set() or time.monotonic() >= self.deadline - 0.05:
+                return False
+            probe = self.probes < PROBES and math.isfinite(cutoff) and cutoff > low + PROBE_GAP * self.scale
+            if probe and stepped < cutoff:
+                self.probes += 1
+                bound, _, item = heapq.heappop(self.sets)
+                if not self._serve(item, bound, probe=True):
+                    return False
+            elif unstepped == low or probe and unstepped < cutoff:
+                self._step()
+            elif node == low:
+                bound, _, item = heapq.heappop(self.queue)
+                self._expand(item, bound)
+            else:
+                bound, _, item = heapq.heappop(self.sets)
+                if not self._serve(item, bound, probe=False):
+                    return False
+
+    def _push(self, bound: float, item: _Node) -> None:
+        heapq.heappush(self.queue, (bound, next(_COUNTER), item))
+
+    def _push_set(self, bound: float, item: tuple[tuple[int, ...], np.ndarray, float]) -> None:
+        heapq.heappush(self.sets, (bound, next(_COUNTER), item))
+
+    def _step(self) -> None:
+        """Subgradient steps on the BATCH lowest sets that have only their first bound."""
+        cutoff = self.cutoff()
+        rows, bounds = [], []
+        while self.unstepped and len(rows) < BATCH and self.unstepped[0][0] < cutoff:
+            bound, _, row = heapq.heappop(self.unstepped)
+            rows.append(row)
+            bounds.append(bound)
+        if rows:
+            stepped, mu = _ascend(self.data, np.array(rows, dtype=int), np.array(bounds), cutoff, STEPS)
+            for position, (row, bound) in enumerate(zip(rows, stepped.tolist())):
+                if bound < cutoff:
+                    self._push_set(bound, (row, mu[position], GUESS))
+
+    def add_node(self, opened: tuple[int, ...], closed: frozenset[int], u: np.ndarray, steps: int,
+                 start: float) -> None:
+        """Bound the node (``steps`` subgradient steps from ``u``; ``start``: its parent's bound) and
+        queue it when it may hold a better plan; a node with every site open is a set."""
+        if len(opened) == self.total:
+            self.add_sets(np.array([opened]))
+            return
+        self.nodes += 1
+        cutoff = self.cutoff()
+        goal = (cutoff if math.isfinite(cutoff) else start + AIM_ABOVE * self.scale) + NODE_ABOVE * self.scale
+        bound, u, free = node_bound(self.data, self.shape, u, opened, closed, self.total, goal, steps)
+        if bound < cutoff:
+            self._push(bound, _Node(opened, closed, u, free, bound, FIRST_GAP))
+
+    def add_sets(self, sets: np.ndarray) -> None:
+        """Queue the sets (rows of columns) not queued before whose first bounds are below the best
+        value."""
+        sets = np.sort(sets, axis=1)
+        fresh = [row for row in map(tuple, sets.tolist()) if row not in self.seen]
+        if not fresh:
+            return
+        self.seen.update(fresh)
+        self.search.listed += len(fresh)
+        cutoff = self.cutoff()
+        for row, bound in zip(fresh, first_bounds(self.data, np.array(fresh, dtype=int)).tolist()):
+            if bound < cutoff:
+                heapq.heappush(self.unstepped, (bound, next(_COUNTER), row))
+
+    def _expand(self, node: _Node, bound: float) -> None:
+        """List the node's sets up to its gap above its bound (at most the best value), and queue
+        the node again above that; where they are more than NODE_SETS, branch instead on its most
+        promising free site: open in one child, closed in the other."""
+        rest = self.total - len(node.opened)
+        cutoff = self.cutoff()
+        limit = min(cutoff, node.bound + node.gap * self.scale)
+        base = node.bound - float(np.sort(node.free)[:rest].sum())  # what every set of the node adds
+        listed = list_sets(node.free, rest, limit - base + EDGE * self.scale, NODE_SETS)
+        if listed is not None:
+            opened = np.array(node.opened, dtype=int)
+            self.add_sets(np.hstack([np.broadcast_to(opened, (len(listed), len(opened))), listed]))
+            if limit < cutoff:  # the sets not listed lie above the limit
+                self._push(limit, _Node(node.opened, node.closed, node.u, node.free, node.bound, 2 * node.gap))
+            return
+        site = int(np.argmin(node.free))
+        self.add_node(tuple(sorted(node.opened + (site,))), node.closed, node.u, NODE_STEPS, bound)
+        if len(self.data.sites) - len(node.closed) - 1 >= self.total:
+            self.add_node(node.opened, node.closed | {site}, node.u, NODE_STEPS, bound)
+
+    def _serve(self, item: tuple[tuple[int, ...], np.ndarray, float], bound: float, probe: bool) -> bool:
+        """Serve one set exactly with HiGHS cut off below the best value: it gives a better plan or
+        proves it holds none. A cut-off far above the set's bound makes HiGHS search long for the
+        set's own optimum: a nearer one first (``guess`` above the bound, see GUESS), and when
+        nothing lies below it, the set goes back in the queue with that bound and twice the guess
+        (with no plan known yet there is no such trial: the set may hold no plan at all). A
+        ``probe`` is tried again at once instead, with the guess doubled, until it gives a plan.
+        HiGHS is offered only the pairs that a plan below the trial cut-off may use, by the whole
+        relaxation's bounds and by the set's own (:func:`set_pairs`). Whether the set was settled
+        in time."""
+        row, mu, guess = item
+        while True:
+            cutoff = self.cutoff()
+            trial = min(cutoff, bound + guess * max(self.scale, abs(bound))) \
+                if math.isfinite(bound) and math.isfinite(cutoff) else cutoff
+            plan, proven = self._assign(row, mu, trial)
+            if not proven:
+                return False
+            if plan is not None or trial >= cutoff:
+                return True  # its best plan found, or none below the cut-off
+            bound, guess = trial, 2 * guess  # none below the trial cut-off: it stays, with that bound
+            if not probe:
+                self._push_set(bound, (row, mu, guess))
+                return True
+
+    def _assign(self, row: tuple[int, ...], mu: np.ndarray, trial: float) -> tuple[dict[int, int] | None, bool]:
+        """The set's best plan below ``trial`` (None: there is none, or time ran out), taken as the
+        best when it beats it, and whether that was proven."""
+        search, data = self.search, self.data
+        sites = [int(data.sites[c]) for c in row]
+        restrict = None
+        if math.isfinite(trial):
+            if self.kept[0] != trial:
+                self.kept = (trial, self.relaxation.keep(trial))
+            own = set_pairs(data, row, mu, trial)
+            restrict = narrowed(self.problem, sites, {j: own[j] & self.kept[1].get(j, set()) for j in sites}, None)
         proven: set[tuple[int, ...]] = set()
-        plan = assign_sites(problem, parts, sites, deadline, stopped, restrict=restrict, cuts=cuts, learned=cuts,
-                            proven=proven, cutoff=trial)
+        plan = assign_sites(self.problem, self.parts, sites, self.deadline, self.stopped, restrict=restrict,
+                            cuts=self.cuts, learned=self.cuts, proven=proven, cutoff=trial,
+                            separators=self.separators)
         search.served += 1
-        if not proven:
-            return False
-        if plan is not None and len(plan) == len(data.units) and (value := objective_of(plan)) < search.value:
+        if plan is not None and len(plan) == len(data.units) and (value := self.objective_of(plan)) < search.value:
             search.plan, search.value = plan, value
-        if plan is None and trial < cutoff:
-            bounds[row] = trial  # none below the trial cut-off: the set stays, with that bound
+        return plan, bool(proven)
+
+
+def node_bound(data: PairData, shape: Shape, u: np.ndarray, opened: Sequence[int], closed: frozenset[int],
+               total: int, goal: float, steps: int) -> tuple[float, np.ndarray, np.ndarray]:
+    """The relaxation's bound over the sets of ``total`` sites that hold ``opened`` (columns) and
+    none of ``closed``: the multipliers' sum, the opened sites' values and the least values of the
+    sites still free, raised by ``steps`` subgradient steps from ``u`` aimed at ``goal``. With the
+    best multipliers, and each site's value under them (inf for the sites decided); the bound is
+    inf where too few sites can still open."""
+    rest = total - len(opened)
+    free = np.ones(len(data.sites), dtype=bool)
+    free[list(opened)] = False
+    free[list(closed)] = False
+    opened = np.array(opened, dtype=int)
+    best, best_u, best_free = -math.inf, u, np.full(len(data.sites), math.inf)
+    step, waited = 2.0, 0
+    for _ in range(max(1, steps)):
+        values, _price, area = sites_subproblem(data, u, shape)
+        free_values = np.where(free, values, math.inf)
+        picked = np.argsort(free_values, kind="stable")[:rest]
+        if not np.isfinite(free_values[picked]).all() or not np.isfinite(values[opened]).all():
+            return math.inf, u, best_free
+        bound = float(u.sum() + values[opened].sum() + free_values[picked].sum() + data.offset)
+        if bound > best + 1e-9 * max(1.0, abs(bound)):
+            best, best_u, best_free, waited = bound, u, free_values, 0
         else:
-            open_rows[row] = False  # its best plan found, or none below the cut-off
+            waited += 1
+            if waited >= STALL:
+                step, waited = step / 2, 0
+        if best >= goal:
+            break
+        gradient = 1.0 - area[:, np.concatenate([opened, picked])].sum(axis=1)
+        norm = float(gradient @ gradient)
+        if norm < 1e-12:
+            break
+        u = u + step * (goal - bound) / norm * gradient
+    return best, best_u, best_free
 
 
 def _required_columns(problem: PlanningProblem, parts: Sequence[Part], data: PairData) -> set[int]:

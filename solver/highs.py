@@ -159,13 +159,15 @@ class _Model:
 
 def build(problem: PlanningProblem, parts: Sequence[Part], fixed_total: int | None,
           restrict: dict[int, set[int]] | None = None, random_seed: int = 0, heuristics: bool = True,
-          restarts: bool = True) -> _Model:
+          restarts: bool = True, separators: Separators | None = None) -> _Model:
     """The assignment model of the parts (contiguity comes as cuts). ``restrict[j]``: the only units
     site ``j`` may serve (a heuristic narrowing for large problems; None: every valid pair).
     ``random_seed``: HiGHS's, so that two searches of the same model in a race take different paths.
     ``heuristics``: HiGHS's improvement heuristics (see SEARCH_HEURISTICS); ``restarts``: whether
     HiGHS may presolve again at the root once it has fixed columns there (see
-    :data:`solver.prune.RESTART_GAP`)."""
+    :data:`solver.prune.RESTART_GAP`). ``separators``: the contiguity rows of each site's area
+    worked out by earlier builds of the same problem, kept and reused (many small models over the
+    same pairs: :mod:`solver.centresets`)."""
     import highspy
 
     highs = _new_highs()
@@ -246,11 +248,8 @@ def build(problem: PlanningProblem, parts: Sequence[Part], fixed_total: int | No
             if problem.contiguity:
                 # a unit in the area of a site standing elsewhere needs a neighbour in it through which
                 # the site's unit can be reached
-                allowed = set(members)
-                for i in members:
-                    if i == root or root in problem.neighbours[i]:
-                        continue
-                    near = [column[v, j] for v in _leading_neighbours(problem, allowed, i, root)]
+                for i, leading in _separators(problem, j, members, separators):
+                    near = [column[v, j] for v in leading]
                     rows.add(-inf, 0.0, [column[i, j]] + near, [1.0] + [-1.0] * len(near))
     for part in parts:  # room for every voter of the part needs at least this many areas
         ys = [open_column[j] for j in part.sites]
@@ -261,6 +260,27 @@ def build(problem: PlanningProblem, parts: Sequence[Part], fixed_total: int | No
     rows.flush(highs)
     highs.changeObjectiveOffset(offset)
     return _Model(highs, column, open_column, by_site, offset, n, np.array(cost))
+
+
+#: Per site and the units its area may hold: each unit's neighbours through which the site's own
+#: unit can be reached (see :func:`_leading_neighbours`), for the units not next to it.
+Separators = dict[tuple[int, frozenset[int]], list[tuple[int, list[int]]]]
+
+
+def _separators(problem: PlanningProblem, site: int, members: Sequence[int],
+                known: Separators | None) -> list[tuple[int, list[int]]]:
+    """The contiguity rows of the site's area over ``members``: from ``known`` when there, else
+    worked out (and kept in ``known``)."""
+    key = (site, frozenset(members))
+    if known is not None and key in known:
+        return known[key]
+    root = int(problem.site_unit[site])
+    allowed = set(members)
+    rows = [(i, _leading_neighbours(problem, allowed, i, root)) for i in members
+            if i != root and root not in problem.neighbours[i]]
+    if known is not None:
+        known[key] = rows
+    return rows
 
 
 def _leading_neighbours(problem: PlanningProblem, allowed: set[int], unit: int, root: int) -> list[int]:

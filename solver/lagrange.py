@@ -85,6 +85,9 @@ class Relaxation:
     #: bound of any set of sites forced open follows (see :mod:`solver.centresets`)
     data: PairData | None = None
     site_value: np.ndarray | None = None
+    #: the multipliers of the continuous stage's best bound (per row of ``units``): a warm start
+    #: for the same relaxation with some sites forced open or closed
+    multipliers: np.ndarray | None = None
 
     def keep(self, upper: float, plan: dict[int, int] | None = None) -> dict[int, set[int]]:
         """Per site, the units it may still serve in a plan better than ``upper``: pairs whose bound
@@ -145,8 +148,8 @@ def _data(problem: PlanningProblem, parts: Sequence[Part], fixed_total: int | No
 
 
 @dataclass(frozen=True)
-class _Shape:
-    """What :func:`_sites_subproblem` needs of the data that no multiplier changes (worked out once:
+class Shape:
+    """What :func:`sites_subproblem` needs of the data that no multiplier changes (worked out once:
     the subgradient calls it hundreds of times on small arrays, where each array operation counts)."""
 
     columns: np.ndarray  # 0 .. sites - 1
@@ -159,7 +162,7 @@ class _Shape:
     fits: np.ndarray  # sites whose own unit is a pair and fits in an area there
 
 
-def _shape(data: PairData) -> _Shape:
+def subproblem_shape(data: PairData) -> Shape:
     n, m = data.cost.shape
     columns = np.arange(m)
     allowed = np.isfinite(data.cost)
@@ -168,17 +171,17 @@ def _shape(data: PairData) -> _Shape:
     weight = np.broadcast_to(data.weight[:, None], (n, m))
     positive = allowed & (weight > 0)
     own = data.weight[data.root]
-    return _Shape(columns, allowed, positive, np.where(weight > 0, weight, 1.0),
+    return Shape(columns, allowed, positive, np.where(weight > 0, weight, 1.0),
                   np.where(positive, weight, 0.0), allowed & (weight <= 0), own,
                   root_pair & (own <= data.upper + 1e-9))
 
 
-def _sites_subproblem(data: PairData, u: np.ndarray, shape: _Shape) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def sites_subproblem(data: PairData, u: np.ndarray, shape: Shape) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For every site at once: the value of its best area under multipliers ``u`` (a continuous
     knapsack: the site's unit, then units by reduced cost per voter while that is negative and
     the area has room, then more while it is under its minimum), the knapsack's dual price per
     voter, and the fractional area itself. ``u`` is finite (it decides which pairs exist: those of
-    finite cost). ``shape``: :func:`_shape` of ``data``."""
+    finite cost). ``shape``: :func:`subproblem_shape` of ``data``."""
     n, m = data.cost.shape
     columns = shape.columns
     reduced = data.cost - u[:, None]
@@ -294,12 +297,12 @@ def relax(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total: int |
     u = np.where(np.isfinite(u), u, 0.0)
     ascent = _Ascent(u, 2.0, STALL)
     site_sets: dict[tuple[int, ...], float] = {}  # site set -> best bound it was opened at
-    shape = _shape(data)
+    shape = subproblem_shape(data)
     history: list[float] = []  # the best bound after each step
     for _ in range(iterations):
         if stopped.is_set() or _settled(history, target, problem.contiguity):
             break
-        values, _price, area = _sites_subproblem(data, u, shape)
+        values, _price, area = sites_subproblem(data, u, shape)
         bound = _bound(data, u, values)
         if not math.isfinite(bound):
             ascent.best_bound, ascent.best_u = bound, u.copy()
@@ -313,7 +316,7 @@ def relax(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total: int |
         if u is None:
             break
     best_u = ascent.best_u
-    values, price, _area = _sites_subproblem(data, best_u, shape)
+    values, price, _area = sites_subproblem(data, best_u, shape)
     bound = _bound(data, best_u, values)
     reduced = data.cost - best_u[:, None]
     site_bound, pair_bound = _fixing(data, bound, values,
@@ -327,7 +330,7 @@ def relax(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total: int |
         site_bound, pair_bound = np.maximum(site_bound, site_whole), np.maximum(pair_bound, pair_whole)
     best_sets = tuple(key for key, _ in sorted(site_sets.items(), key=lambda item: -item[1])[:SITE_SETS])
     return Relaxation(bound, ranking, site_bound, pair_bound, data.units, data.sites, data.root, best_sets,
-                      data, values)
+                      data, values, best_u)
 
 
 def _fixing(data: PairData, bound: float, values: np.ndarray, extra: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -103,7 +103,7 @@ def test_set_bounds_never_exceed_the_best_plan_on_the_set() -> None:
         additive = relaxation.site_value[sets].sum(axis=1)
         sets = sets[np.argsort(additive, kind="stable")[:8]]
         first = centresets.first_bounds(data, sets)
-        stepped = centresets._ascend(data, sets, first.copy(), np.inf, 40)
+        stepped, multipliers = centresets._ascend(data, sets, first.copy(), np.inf, 40)
         for row, columns in enumerate(sets.tolist()):
             sites = [int(data.sites[c]) for c in columns]
             proven: set[tuple[int, ...]] = set()
@@ -113,6 +113,9 @@ def test_set_bounds_never_exceed_the_best_plan_on_the_set() -> None:
             value = _objective(problem, plan)
             assert first[row] <= value + 1e-6 * value
             assert first[row] <= stepped[row] + 1e-9 * abs(stepped[row]) and stepped[row] <= value + 1e-6 * value
+            # the pairs the set's own bound keeps for plans up to its best value hold that plan
+            kept = centresets.set_pairs(data, columns, multipliers[row], value)
+            assert all(unit in kept[site] for unit, site in plan.items())
             checked += 1
     assert checked >= 12
 
