@@ -1,32 +1,44 @@
 """Exact search over which sites open, where the number of areas is fixed and small.
 
 With k areas, the optimum is the best, over the sets of k sites, of the best assignment to that set.
-Two bounds settle almost every set without a MIP:
+The search is a best-first branch-and-bound over the sites, with three bounds:
 
-1. The Lagrangian relaxation's (:mod:`solver.lagrange`) with the set forced open: the units'
-   multipliers plus each site's best area under them. Sets are listed, cheapest sites first, only
-   while this stays below the best plan known, in passes: a gap above the relaxation's bound that
-   doubles from FIRST_GAP, up to the best plan's value. A poor starting plan would list too many
-   sets at once; the first passes usually find the optimum, and the later ones then list few.
-2. The set's own relaxation: every unit goes to the site of the set that costs it least, each
-   area's voter bounds priced by one multiplier per site and raised by a few subgradient steps. A
-   site's own unit always goes to it. Most sets are settled by the first evaluation (all
-   multipliers zero: the nearest site of the set); only the few left take the steps.
+1. A node holds the sets that open some sites and none of some others. Its bound is the Lagrangian
+   relaxation's (:mod:`solver.lagrange`) with those sites forced open and closed: the units'
+   multipliers, the open sites' best areas under them, and the least of the free sites' best
+   areas; NODE_STEPS subgradient steps from its parent's multipliers raise it. Where the sets of a
+   node whose sum stays within a gap above this bound are at most NODE_SETS, they are listed and
+   the node goes back in the queue above that gap (doubled next time); else the node branches on
+   its most promising free site, open in one child and closed in the other. Re-optimizing the
+   multipliers at each node is what makes six and seven areas tractable: from the root's
+   multipliers alone, 2.2 million sets of Validi LA lie below its optimum, against a few hundred
+   thousand listed over about 200 nodes here.
+2. A set's own relaxation: every unit goes to the site of the set that costs it least, each
+   area's voter bounds priced by one multiplier per site, raised by subgradient steps. A site's
+   own unit always goes to it. Most sets are settled by the first evaluation (all multipliers
+   zero: the nearest site of the set); the steps run on the lowest BATCH at a time.
+3. The fixed-site MIP (:func:`solver.centres.assign_sites`: every rule, contiguity cuts in rounds)
+   for the sets left, lowest bound first, with HiGHS cut off just below the best value: each
+   either gives a better plan or proves it holds none. It is offered only the pairs that a plan
+   below its cut-off may use: by the whole relaxation's pair bounds and by the set's own bound
+   plus what each pair costs above the unit's cheapest site of the set (:func:`set_pairs`). These
+   models are small and quick (Validi AL: 23 s for its 660 sets with the whole relaxation's
+   pairs alone, 11 s with the set's own too).
 
-The sets left, lowest bound first, are served exactly (:func:`solver.centres.assign_sites`: every
-rule, contiguity cuts in rounds) with HiGHS cut off just below the best value known: each either
-gives a better plan (the cut-off drops and the sets left are checked again) or proves it holds none.
 A set far below the cut-off is first served with a nearer one (GUESS above its bound): HiGHS then
-stops soon, with a plan or with that cut-off as the set's new bound. Once every set whose first
-bound lies below the best value is settled, the best plan is the optimum.
+stops soon, with a plan or with that cut-off as the set's new bound (the set goes back in the queue,
+its next guess doubled). While the best value lies far above the lowest bound (PROBE_GAP), the
+lowest set is served first and tried again at once until it gives a plan: a good plan early prunes
+most of the tree (Validi AL's construction is 29% above its optimum; the first probe finds the
+optimum). Once nothing in the queue lies below the best value, the best plan is the optimum.
 
 Where the count is small and the voter bounds tight this is far quicker than the MIP on the whole
 model, whose linear bound is weak there (Validi WV: 10,819 against the optimum 12,000; the bound of
 each set is close to its own optimum). Measured on the Validi states with contiguity, in
-``solve(problem, time_limit=120)`` (seeds 0 and 1): WV proven in 0.35 s instead of 9.9, OK in
-1.6-1.7 instead of 11.3, KS 1.4-1.6 instead of 5.8, IA 0.65 instead of 3.0, AR 0.6 instead of
-2.6, NE 0.6 instead of 0.87, ID 0.14 instead of 0.36. With six and seven areas (LA, AL) the sets
-under the best value run into millions: the search is left to counts up to MAX_AREAS.
+``solve(problem, time_limit=120)`` (seeds 0 and 1): LA proven in 3.0-3.2 s instead of 17, AL in
+15-17 instead of 60, WV in 0.24 instead of 9.9, OK in 1.0 instead of 11.3, KS 1.0-1.2 instead
+of 5.8, IA 1.0 instead of 3.0, AR 0.9-1.0 instead of 2.6, NE 0.45 instead of 0.87, ID 0.12 instead
+of 0.36. Beyond MAX_AREAS areas it is not tried.
 """
 
 from __future__ import annotations
@@ -255,9 +267,10 @@ def search_sets(problem: PlanningProblem, parts: Sequence[Part], relaxation: Rel
                 stopped: threading.Event, cuts: list[tuple[int, int, list[int]]]) -> SetSearch | None:
     """The search of the module text from the best plan known (``best``, or None); None where it
     does not apply (more than MAX_AREAS areas, or no multipliers in the relaxation). Best first over
-    one queue of nodes (sites open and closed so far, see :func:`_expand`) and of whole sets (see
-    :func:`_serve`): the lowest bound is taken next, until none is below the best value.
-    ``cuts``: contiguity cuts known; those found here are added to it."""
+    nodes (sites open and closed so far, see :meth:`_Tree._expand`) and whole sets (see
+    :meth:`_Tree._serve`), until nothing left lies below the best value (:meth:`_Tree.run`). The root
+    opens the sites every valid plan opens. ``cuts``: contiguity cuts known; those found here are
+    added to it."""
     began = time.monotonic()
     data, u = relaxation.data, relaxation.multipliers
     if data is None or u is None or data.total != fixed_total or not math.isfinite(relaxation.bound) or \
