@@ -284,9 +284,12 @@ def search_sets(problem: PlanningProblem, parts: Sequence[Part], relaxation: Rel
     opened = tuple(sorted(_required_columns(problem, parts, data)))
     if len(opened) <= fixed_total:
         tree.add_node(opened, frozenset(), u, ROOT_STEPS, relaxation.bound)
-    search.proven = tree.run() and search.plan is not None
+    settled = tree.run()
+    search.proven = settled and search.plan is not None
+    # every set settled without a plan: no plan at all (not claimed here: the other engines prove it)
+    ending = "optimum proven" if search.proven else "no set holds a plan" if settled else "not all settled"
     search.log.append(f"site sets: {tree.nodes} nodes, {search.listed} sets listed, {search.served} served, "
-                      f"{'optimum proven' if search.proven else 'not all settled'}, {time.monotonic() - began:.2f} s")
+                      f"{ending}, {time.monotonic() - began:.2f} s")
     return search
 
 
@@ -403,12 +406,16 @@ class _Tree:
         rest = self.total - len(node.opened)
         cutoff = self.cutoff()
         limit = min(cutoff, node.bound + node.gap * self.scale)
-        base = node.bound - float(np.sort(node.free)[:rest].sum())  # what every set of the node adds
+        values = np.sort(node.free[np.isfinite(node.free)])
+        if len(values) < rest:
+            return  # too few sites left to open (no node is queued so, but its bound says so too)
+        base = node.bound - float(values[:rest].sum())  # what every set of the node adds
         listed = list_sets(node.free, rest, limit - base + EDGE * self.scale, NODE_SETS)
         if listed is not None:
             opened = np.array(node.opened, dtype=int)
             self.add_sets(np.hstack([np.broadcast_to(opened, (len(listed), len(opened))), listed]))
-            if limit < cutoff:  # the sets not listed lie above the limit
+            # the sets not listed lie above the limit (none where it passed the highest sum)
+            if limit < cutoff and limit < base + float(values[-rest:].sum()):
                 self._push(limit, _Node(node.opened, node.closed, node.u, node.free, node.bound, 2 * node.gap))
             return
         site = int(np.argmin(node.free))

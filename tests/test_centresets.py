@@ -120,29 +120,44 @@ def test_set_bounds_never_exceed_the_best_plan_on_the_set() -> None:
     assert checked >= 12
 
 
-def test_set_search_proofs_agree_with_cp_sat_on_problems_with_every_rule() -> None:
-    proven = 0
+def _branching_search(problem: PlanningProblem, monkeypatch: pytest.MonkeyPatch) -> centresets.SetSearch | None:
+    """The search made to branch at every node (a node lists at most two sets, in narrow slices)
+    and to probe, started from the construction's plan (usually far above the optimum)."""
+    from solver.heuristic import solve_heuristic
+
+    warm = solve_heuristic(problem, time_limit=5, seed=0)
+    start = {unit: int(site) for unit, site in enumerate(warm.assignment.tolist()) if site >= 0}
+    with monkeypatch.context() as patch:
+        patch.setattr(centresets, "NODE_SETS", 2)
+        patch.setattr(centresets, "FIRST_GAP", 0.005)
+        patch.setattr(centresets, "PROBE_GAP", 0.0)
+        return _search(problem, best=start if len(start) == problem.n_units else None)
+
+
+def test_set_search_proofs_agree_with_cp_sat_on_problems_with_every_rule(monkeypatch: pytest.MonkeyPatch) -> None:
+    proven = branched = 0
     for seed in range(24):
         problem = ruled_problem(seed)
         exact = solve_exact(problem, split_parts(problem), fixed_total=problem.areas, time_limit=30, seed=0)
-        found = _search(problem)
-        assert found is not None  # a few hundred sets at most: always tried
-        if found.plan is not None:
-            assignment = np.full(problem.n_units, -1)
-            for unit, site in found.plan.items():
-                assignment[unit] = site
-            assert _valid(problem, assignment, problem.contiguity), seed
-        if exact.status == "infeasible":
-            assert found.plan is None and not found.proven, seed
-            continue
-        assert exact.status == "optimal"
-        optimum = _objective(problem, exact.assignment)
-        if found.proven:
-            assert found.value == pytest.approx(optimum, rel=1e-6), seed
-            proven += 1
-        elif found.plan is not None:
-            assert found.value >= optimum - 1e-6 * optimum, seed
-    assert proven >= 15
+        for branching, found in enumerate((_search(problem), _branching_search(problem, monkeypatch))):
+            assert found is not None  # a few hundred sets at most: always tried
+            if found.plan is not None:
+                assignment = np.full(problem.n_units, -1)
+                for unit, site in found.plan.items():
+                    assignment[unit] = site
+                assert _valid(problem, assignment, problem.contiguity), seed
+            if exact.status == "infeasible":
+                assert found.plan is None and not found.proven, seed
+                continue
+            assert exact.status == "optimal"
+            optimum = _objective(problem, exact.assignment)
+            if found.proven:
+                assert found.value == pytest.approx(optimum, rel=1e-6), seed
+                proven += not branching
+                branched += branching
+            elif found.plan is not None:
+                assert found.value >= optimum - 1e-6 * optimum, seed
+    assert proven >= 15 and branched >= 15
 
 
 def test_the_pruned_route_proves_districting_optima_by_site_sets() -> None:
