@@ -187,3 +187,32 @@ def test_a_search_from_a_plan_below_every_other_keeps_it() -> None:
     found = _search(problem, best=dict(exact.assignment))
     assert found is not None and found.proven
     assert found.plan == dict(exact.assignment)
+
+
+def test_only_sets_with_room_for_every_voter_are_bounded_and_served() -> None:
+    # twelve units of 100 voters, two areas, site capacities 700, 650, 500, 500, 400 and 300: only
+    # the sets whose capacities add up to 1,200 or more can hold a plan, so every other set's bound
+    # is infinite and the search's optimum is CP-SAT's
+    width, height = 4, 3
+    n = width * height
+    xy = np.array([(i % width, i // width) for i in range(n)], dtype=float)
+    edges = [(i, i + 1) for i in range(n) if i % width < width - 1] + [(i, i + width) for i in range(n - width)]
+    sites = [0, 3, 5, 6, 8, 11]
+    distance = np.sqrt(((xy[:, None, :] - xy[None, sites, :]) ** 2).sum(axis=2))
+    capacity = [700, 650, 500, 500, 400, 300]
+    problem = make_problem(edges, [100] * n, sites, distance, capacity=capacity, min_voters=100, max_voters=1000,
+                           areas=2, contiguity=False)
+    parts = split_parts(problem)
+    relaxation = relaxation_for(problem, parts, fixed_total=2, hint=None,
+                                objective_of=lambda plan: _objective(problem, plan), time_limit=10)
+    data = relaxation.data
+    sets = np.array(list(itertools.combinations(range(len(sites)), 2)))
+    room = np.array([sum(capacity[int(data.sites[c])] for c in row) >= 100 * n for row in sets.tolist()])
+    assert room.sum() == 3
+    bounds = centresets.first_bounds(data, sets)
+    assert np.all(np.isinf(bounds[~room])) and np.all(np.isfinite(bounds[room]))
+    exact = solve_exact(problem, parts, fixed_total=2, time_limit=30, seed=0)
+    found = _search(problem)
+    assert exact.status == "optimal" and found is not None and found.proven
+    assert found.value == pytest.approx(_objective(problem, exact.assignment), rel=1e-6)
+    assert sum(capacity[site] for site in set(found.plan.values())) >= 100 * n
