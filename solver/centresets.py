@@ -54,9 +54,9 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from solver.centres import assign_sites, narrowed, required_sites
+from solver.centres import assign_sites, required_sites
 from solver.highs import Separators
-from solver.lagrange import PairData, Relaxation, Shape, sites_subproblem, subproblem_shape
+from solver.lagrange import Ascent, PairData, Relaxation, Shape, sites_subproblem, subproblem_shape
 from solver.parts import Part
 from solver.problem import PlanningProblem
 
@@ -232,11 +232,13 @@ def _ascend(data: PairData, sets: np.ndarray, bounds: np.ndarray, cutoff: float,
     return best, best_mu
 
 
-def set_pairs(data: PairData, row: Sequence[int], mu: np.ndarray, level: float) -> dict[int, set[int]]:
+def set_pairs(data: PairData, row: Sequence[int], mu: np.ndarray, level: float,
+              pair_bound: np.ndarray | None = None) -> dict[int, set[int]]:
     """Per site of the set (``row``: columns), the units it may serve in a plan on that set below
     ``level``: the set's bound under multipliers ``mu`` (:func:`_evaluate`) plus what putting the
-    unit there costs above its cheapest site of the set stays at most ``level``. Each site's own unit
-    stays with it (every plan on the set has it there)."""
+    unit there costs above its cheapest site of the set stays at most ``level``, and so does the
+    pair's bound in the whole relaxation (``pair_bound``, units x sites, when given). Each site's
+    own unit stays with it (every plan on the set has it there)."""
     sets = np.array([row], dtype=int)
     bound = float(_evaluate(data, sets, mu[None, :])[0][0])
     cost = data.cost[:, sets[0]]
@@ -246,7 +248,11 @@ def set_pairs(data: PairData, row: Sequence[int], mu: np.ndarray, level: float) 
     reduced[roots, np.arange(len(row))] = cost[roots, np.arange(len(row))] - mu * data.weight[roots]
     with np.errstate(invalid="ignore"):  # a row of inf: a unit none of the set may serve
         extra = reduced - reduced.min(axis=1, keepdims=True)
-    allowed = bound + extra <= level + 1e-7 * max(1.0, abs(level))
+    slack = 1e-7 * max(1.0, abs(level))
+    allowed = bound + extra <= level + slack
+    if pair_bound is not None:
+        allowed &= pair_bound[:, sets[0]] <= level + slack
+    allowed[roots, np.arange(len(row))] = True
     return {int(data.sites[c]): {int(data.units[i]) for i in np.nonzero(allowed[:, position])[0].tolist()}
             for position, c in enumerate(row)}
 
@@ -312,7 +318,6 @@ class _Tree:
         self.unstepped: list[tuple[float, int, tuple[int, ...]]] = []  # sets with their first bound only
         self.seen: set[tuple[int, ...]] = set()  # sets queued once (settled, or still in a queue)
         self.nodes = 0
-        self.kept: tuple[float, dict[int, set[int]] | None] = (math.nan, None)
         self.separators: Separators = {}
         self.probes = 0
 
@@ -428,9 +433,7 @@ class _Tree:
         rest = self.total - len(node.opened)
         cutoff = self.cutoff()
         limit = min(cutoff, node.bound + node.gap * self.scale)
-        values = np.sort(node.free[np.isfinite(node.free)])
-        if len(values) < rest:
-            return  # too few sites left to open (no node is queued so, but its bound says so too)
+        values = np.sort(node.free[np.isfinite(node.free)])  # at least ``rest``: the node's bound is finite
         base = node.bound - float(values[:rest].sum())  # what every set of the node adds
         listed = list_sets(node.free, rest, limit - base + EDGE * self.scale, NODE_SETS)
         if listed is not None:
@@ -442,8 +445,7 @@ class _Tree:
             return
         site = int(np.argmin(node.free))
         self.add_node(tuple(sorted(node.opened + (site,))), node.closed, node.u, NODE_STEPS, bound)
-        if len(self.data.sites) - len(node.closed) - 1 >= self.total:
-            self.add_node(node.opened, node.closed | {site}, node.u, NODE_STEPS, bound)
+        self.add_node(node.opened, node.closed | {site}, node.u, NODE_STEPS, bound)
 
     def _serve(self, item: tuple[tuple[int, ...], np.ndarray, float], bound: float, probe: bool) -> bool:
         """Serve one set exactly with HiGHS cut off below the best value: it gives a better plan or
@@ -475,12 +477,7 @@ class _Tree:
         best when it beats it, and whether that was proven."""
         search, data = self.search, self.data
         sites = [int(data.sites[c]) for c in row]
-        restrict = None
-        if math.isfinite(trial):
-            if self.kept[0] != trial:
-                self.kept = (trial, self.relaxation.keep(trial))
-            own = set_pairs(data, row, mu, trial)
-            restrict = narrowed(self.problem, sites, {j: own[j] & self.kept[1].get(j, set()) for j in sites}, None)
+        restrict = set_pairs(data, row, mu, trial, self.relaxation.pair_bound) if math.isfinite(trial) else None
         proven: set[tuple[int, ...]] = set()
         plan = assign_sites(self.problem, self.parts, sites, self.deadline, self.stopped, restrict=restrict,
                             cuts=self.cuts, learned=self.cuts, proven=proven, cutoff=trial,
@@ -503,8 +500,7 @@ def node_bound(data: PairData, shape: Shape, u: np.ndarray, opened: Sequence[int
     free[list(opened)] = False
     free[list(closed)] = False
     opened = np.array(opened, dtype=int)
-    best, best_u, best_free = -math.inf, u, np.full(len(data.sites), math.inf)
-    step, waited = 2.0, 0
+    ascent, best_free = Ascent(u, 2.0, STALL), np.full(len(data.sites), math.inf)
     for _ in range(max(1, steps)):
         values, _price, area = sites_subproblem(data, u, shape)
         free_values = np.where(free, values, math.inf)
@@ -512,20 +508,17 @@ def node_bound(data: PairData, shape: Shape, u: np.ndarray, opened: Sequence[int
         if not np.isfinite(free_values[picked]).all() or not np.isfinite(values[opened]).all():
             return math.inf, u, best_free
         bound = float(u.sum() + values[opened].sum() + free_values[picked].sum() + data.offset)
-        if bound > best + 1e-9 * max(1.0, abs(bound)):
-            best, best_u, best_free, waited = bound, u, free_values, 0
-        else:
-            waited += 1
-            if waited >= STALL:
-                step, waited = step / 2, 0
-        if best >= goal:
+        before = ascent.best_bound
+        ascent.record(bound, u)
+        if ascent.best_bound > before:
+            best_free = free_values
+        if ascent.best_bound >= goal:
             break
-        gradient = 1.0 - area[:, np.concatenate([opened, picked])].sum(axis=1)
-        norm = float(gradient @ gradient)
-        if norm < 1e-12:
+        u = ascent.advance(u, bound, goal, 1.0 - area[:, np.concatenate([opened, picked])].sum(axis=1), 0.0,
+                           math.inf)
+        if u is None:
             break
-        u = u + step * (goal - bound) / norm * gradient
-    return best, best_u, best_free
+    return ascent.best_bound, ascent.best_u, best_free
 
 
 def _required_columns(problem: PlanningProblem, parts: Sequence[Part], data: PairData) -> set[int]:

@@ -221,7 +221,7 @@ def _chosen(values: np.ndarray, total: int | None) -> np.ndarray:
     return order[values[order] < 0]
 
 
-class _Ascent:
+class Ascent:
     """Subgradient bookkeeping: the best bound and its multipliers, and the step, halved after
     ``stall`` steps without a better bound."""
 
@@ -295,7 +295,7 @@ def relax(problem: PlanningProblem, parts: Sequence[Part], *, fixed_total: int |
         return None
     u = np.where(finite, data.cost, np.inf).min(axis=1)
     u = np.where(np.isfinite(u), u, 0.0)
-    ascent = _Ascent(u, 2.0, STALL)
+    ascent = Ascent(u, 2.0, STALL)
     site_sets: dict[tuple[int, ...], float] = {}  # site set -> best bound it was opened at
     shape = subproblem_shape(data)
     history: list[float] = []  # the best bound after each step
@@ -379,7 +379,7 @@ def _whole_units(data: PairData, u: np.ndarray, target: float | None, deadline: 
         values = values + data.opening
         return values, members, _bound(data, u, values)
 
-    ascent = _Ascent(u, 1.0, KNAPSACK_STALL)
+    ascent = Ascent(u, 1.0, KNAPSACK_STALL)
     for _ in range(KNAPSACK_ITERATIONS):
         values, members, bound = evaluate(u, True)
         if not math.isfinite(bound):
